@@ -1,0 +1,107 @@
+//===- PMPDOps.td - pmpd operations -----------------------*- tablegen -*-===//
+//
+// Weight declarations bound to a weights file, the quantized projection, and
+// the per-step precision query that switch points dispatch on.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PMPD_DIALECT_PMPD_IR_PMPDOPS_TD
+#define PMPD_DIALECT_PMPD_IR_PMPDOPS_TD
+
+include "pmpd/Dialect/PMPD/IR/PMPDDialect.td"
+include "pmpd/Dialect/PMPD/IR/PMPDAttrs.td"
+include "pmpd/Dialect/PMPD/IR/PMPDTypes.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def PMPD_WeightType : AnyTypeOf<[PMPD_QWeightType,
+                                 RankedTensorOf<[F16, BF16, F32]>],
+                                "packed any-precision weight or float tensor">;
+
+def PMPD_WeightOp : PMPD_Op<"weight", [Symbol]> {
+  let summary = "Declares a weight bound by name to a tensor of the weights file";
+  let description = [{
+    Declares a module-level weight. The weight is never inlined into the IR:
+    `tensor` names the tensor (or, for a packed weight, the tensor-name prefix)
+    in the model's weights file, which the runtime binds at load time.
+
+    ```mlir
+    pmpd.weight @layer0_q = "model.layers.0.self_attn.q_proj"
+        : !pmpd.qweight<512x512, parent = 4, seed = 2>
+    pmpd.weight @embed = "model.embed_tokens.weight" : tensor<8192x512xf16>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$tensor,
+                       TypeAttrOf<PMPD_WeightType>:$type);
+  let assemblyFormat = "$sym_name `=` $tensor attr-dict `:` $type";
+  let hasVerifier = 1;
+}
+
+def PMPD_GetWeightOp : PMPD_Op<"get_weight",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Returns the value of a declared weight";
+  let description = [{
+    ```mlir
+    %w = pmpd.get_weight @layer0_q : !pmpd.qweight<512x512, parent = 4, seed = 2>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs PMPD_WeightType:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+def PMPD_QLinearOp : PMPD_Op<"qlinear", [Pure]> {
+  let summary = "y = x * W^T (+ bias) at a given weight precision";
+  let description = [{
+    A projection of the last dimension of `input` (K) to N outputs by an
+    N x K weight. With a `!pmpd.qweight` operand the projection reads the
+    weight's top `precision` bit-planes and that width's lookup tables; with
+    an fp16 tensor weight it runs at fp16 (`precision` 16). Before precision
+    assignment the precision may be absent.
+
+    ```mlir
+    %y = pmpd.qlinear %x, %w precision #pmpd.precision<3>
+        : tensor<?x512xf32>, !pmpd.qweight<1536x512, parent = 4, seed = 2>
+        -> tensor<?x1536xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F16, F32]>:$input,
+                       PMPD_WeightType:$weight,
+                       Optional<RankedTensorOf<[F16, F32]>>:$bias,
+                       OptionalAttr<PMPD_PrecisionAttr>:$precision);
+  let results = (outs RankedTensorOf<[F16, F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`precision` $precision^)? attr-dict
+    `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Rows (N) and columns (K) of the weight, whatever its representation.
+    std::pair<int64_t, int64_t> getWeightShape();
+  }];
+}
+
+def PMPD_StepPrecisionOp : PMPD_Op<"step_precision", [Pure]> {
+  let summary = "The decode precision the schedule gives for a decode step";
+  let description = [{
+    Returns the weight precision, in bits, that decode step `step` runs at
+    under `schedule`. A static schedule needs only the step; a learned one
+    also takes the classifier's feature vector.
+
+    ```mlir
+    %bits = pmpd.step_precision %step
+        schedule #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 64]> : i64
+    ```
+  }];
+  let arguments = (ins I64:$step, Optional<RankedTensorOf<[F32]>>:$features,
+                       PMPD_ScheduleAttr:$schedule);
+  let results = (outs I32:$bits);
+  let assemblyFormat = [{
+    $step (`features` `(` $features^ `:` type($features) `)`)?
+    `schedule` $schedule attr-dict `:` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // PMPD_DIALECT_PMPD_IR_PMPDOPS_TD

@@ -1,0 +1,153 @@
+//===- PMPDAttrs.cpp - pmpd attributes ------------------------------------===//
+//
+// Verifiers and the custom syntax of the schedule attribute, whose textual
+// form `decode = [4 from 0, 3 from 64]` reads as "4 bits from step 0".
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace pmpd;
+
+#include "pmpd/Dialect/PMPD/IR/PMPDEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "pmpd/Dialect/PMPD/IR/PMPDAttrs.cpp.inc"
+
+void PMPDDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "pmpd/Dialect/PMPD/IR/PMPDAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// PrecisionAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+PrecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      unsigned bits) {
+  if (!isSupportedBits(bits))
+    return emitError() << "unsupported precision " << bits
+                       << " bits; expected 2 to 8, or 16 for fp16";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ScheduleAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     unsigned prefill, ArrayRef<int64_t> bits,
+                     ArrayRef<int64_t> steps, bool monotone,
+                     StringAttr learned) {
+  if (!isSupportedBits(prefill))
+    return emitError() << "unsupported prefill precision " << prefill
+                       << " bits; expected 2 to 8, or 16 for fp16";
+  if (bits.empty())
+    return emitError() << "schedule has no decode stage";
+  if (bits.size() != steps.size())
+    return emitError() << "schedule has " << bits.size()
+                       << " decode precisions but " << steps.size()
+                       << " steps";
+  if (steps.front() != 0)
+    return emitError() << "first decode stage must start at step 0, got "
+                       << steps.front();
+  for (size_t i = 0, e = bits.size(); i < e; ++i) {
+    if (bits[i] < 0 || !isSupportedBits(bits[i]))
+      return emitError() << "unsupported decode precision " << bits[i]
+                         << " bits at step " << steps[i]
+                         << "; expected 2 to 8, or 16 for fp16";
+    if (i == 0)
+      continue;
+    if (steps[i] <= steps[i - 1])
+      return emitError() << "decode steps must strictly increase, but step "
+                         << steps[i] << " follows step " << steps[i - 1];
+    if (monotone && bits[i] > bits[i - 1])
+      return emitError() << "decode precision rises from " << bits[i - 1]
+                         << " to " << bits[i] << " bits at step " << steps[i]
+                         << "; mark the schedule 'nonmonotone' to allow it";
+  }
+  if (learned && learned.getValue().empty())
+    return emitError() << "learned schedule needs a classifier file name";
+  return success();
+}
+
+Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
+  unsigned prefill = 0;
+  SmallVector<int64_t> bits, steps;
+  bool monotone = true;
+  StringAttr learned;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseLess() || parser.parseKeyword("prefill") ||
+      parser.parseEqual() || parser.parseInteger(prefill) ||
+      parser.parseComma() || parser.parseKeyword("decode") ||
+      parser.parseEqual())
+    return {};
+  auto parseStage = [&]() -> ParseResult {
+    int64_t b = 0, s = 0;
+    if (parser.parseInteger(b) || parser.parseKeyword("from") ||
+        parser.parseInteger(s))
+      return failure();
+    bits.push_back(b);
+    steps.push_back(s);
+    return success();
+  };
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseStage))
+    return {};
+  while (succeeded(parser.parseOptionalComma())) {
+    if (succeeded(parser.parseOptionalKeyword("nonmonotone"))) {
+      monotone = false;
+      continue;
+    }
+    std::string file;
+    if (parser.parseKeyword("learned") || parser.parseEqual() ||
+        parser.parseString(&file))
+      return {};
+    learned = parser.getBuilder().getStringAttr(file);
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<ScheduleAttr>(loc, parser.getContext(), prefill,
+                                         bits, steps, monotone, learned);
+}
+
+void ScheduleAttr::print(AsmPrinter &printer) const {
+  printer << "<prefill = " << getPrefill() << ", decode = [";
+  for (size_t i = 0, e = getBits().size(); i < e; ++i) {
+    if (i)
+      printer << ", ";
+    printer << getBits()[i] << " from " << getSteps()[i];
+  }
+  printer << "]";
+  if (!getMonotone())
+    printer << ", nonmonotone";
+  if (getLearned()) {
+    printer << ", learned = ";
+    printer.printString(getLearned().getValue());
+  }
+  printer << ">";
+}
+
+unsigned ScheduleAttr::getDecodeBitsAt(int64_t step) const {
+  unsigned result = getBits().front();
+  for (size_t i = 0, e = getSteps().size(); i < e; ++i)
+    if (step >= getSteps()[i])
+      result = getBits()[i];
+  return result;
+}
+
+SmallVector<unsigned> ScheduleAttr::getDistinctDecodeBits() const {
+  llvm::SetVector<unsigned> distinct;
+  for (int64_t b : getBits())
+    distinct.insert(b);
+  return SmallVector<unsigned>(distinct.begin(), distinct.end());
+}

@@ -1,0 +1,146 @@
+//===- PMPDOps.cpp - pmpd operations --------------------------------------===//
+//
+// Verifiers: every disagreement between a projection, its weight and the
+// precision asked of it is reported where it happens, with a note pointing at
+// the declaration it disagrees with.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace pmpd;
+
+#define GET_OP_CLASSES
+#include "pmpd/Dialect/PMPD/IR/PMPDOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getTensor().empty())
+    return emitOpError("needs the name of a tensor in the weights file");
+  if (auto tensor = dyn_cast<RankedTensorType>(getType())) {
+    if (!tensor.hasStaticShape())
+      return emitOpError("weight tensor must have a static shape, got ")
+             << tensor;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GetWeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+GetWeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight =
+      symbolTable.lookupNearestSymbolFrom<WeightOp>(*this, getNameAttr());
+  if (!weight)
+    return emitOpError("'") << getName() << "' does not name a pmpd.weight";
+  if (weight.getType() != getType())
+    return emitOpError("result type ")
+               .append(getType(), " does not match the type ",
+                       weight.getType(), " of weight '", getName(), "'")
+               .attachNote(weight.getLoc())
+           << "weight declared here";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QLinearOp
+//===----------------------------------------------------------------------===//
+
+std::pair<int64_t, int64_t> QLinearOp::getWeightShape() {
+  if (auto qweight = dyn_cast<QWeightType>(getWeight().getType()))
+    return {qweight.getRows(), qweight.getCols()};
+  auto tensor = cast<RankedTensorType>(getWeight().getType());
+  return {tensor.getDimSize(0), tensor.getDimSize(1)};
+}
+
+/// Dimensions agree unless both are known and differ.
+static bool dimsAgree(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+LogicalResult QLinearOp::verify() {
+  auto inputType = getInput().getType();
+  auto resultType = getResult().getType();
+  if (auto tensor = dyn_cast<RankedTensorType>(getWeight().getType())) {
+    if (tensor.getRank() != 2)
+      return emitOpError("weight tensor must be a matrix, got ") << tensor;
+    if (!tensor.getElementType().isF16())
+      return emitOpError("a tensor weight must be fp16, got ") << tensor;
+  }
+  if (inputType.getRank() < 1)
+    return emitOpError("input must have at least one dimension");
+  if (resultType.getRank() != inputType.getRank())
+    return emitOpError("result rank ")
+           << resultType.getRank() << " differs from input rank "
+           << inputType.getRank();
+  if (resultType.getElementType() != inputType.getElementType())
+    return emitOpError("result element type ")
+           << resultType.getElementType() << " differs from input's "
+           << inputType.getElementType();
+
+  auto [rows, cols] = getWeightShape();
+  int64_t k = inputType.getShape().back();
+  if (!dimsAgree(k, cols))
+    return emitOpError("input has ")
+           << k << " features but the weight has " << cols << " columns";
+  int64_t n = resultType.getShape().back();
+  if (!dimsAgree(n, rows))
+    return emitOpError("result has ")
+           << n << " features but the weight has " << rows << " rows";
+  for (int64_t i = 0, e = inputType.getRank() - 1; i < e; ++i)
+    if (!dimsAgree(inputType.getDimSize(i), resultType.getDimSize(i)))
+      return emitOpError("result dimension ")
+             << i << " (" << resultType.getDimSize(i)
+             << ") differs from input's (" << inputType.getDimSize(i) << ")";
+
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || !dimsAgree(biasType.getDimSize(0), rows))
+      return emitOpError("bias must be a vector of ")
+             << rows << " elements, got " << biasType;
+  }
+
+  auto precision = getPrecisionAttr();
+  if (!precision)
+    return success();
+  unsigned bits = precision.getBits();
+  if (auto qweight = dyn_cast<QWeightType>(getWeight().getType())) {
+    if (bits == 16)
+      return emitOpError("fp16 precision requested of a packed-only weight");
+    if (!qweight.supportsBits(bits))
+      return emitOpError("precision ")
+             << bits << " bits is outside the weight's range [seed = "
+             << qweight.getSeed() << ", parent = " << qweight.getParent()
+             << "]";
+  } else if (bits != 16) {
+    return emitOpError("an fp16 weight runs at precision 16, not ") << bits;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// StepPrecisionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepPrecisionOp::verify() {
+  bool learned = getSchedule().isLearned();
+  if (learned && !getFeatures())
+    return emitOpError("a learned schedule needs the classifier's features");
+  if (!learned && getFeatures())
+    return emitOpError("a static schedule takes no features");
+  if (Value features = getFeatures()) {
+    if (cast<RankedTensorType>(features.getType()).getRank() != 1)
+      return emitOpError("features must be a vector, got ")
+             << features.getType();
+  }
+  return success();
+}
