@@ -18,11 +18,14 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%pmpd_src", config.pmpd_src_root))
 config.substitutions.append(("%pmpd_obj", config.pmpd_obj_root))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%fixtures", os.path.join(config.pmpd_src_root, "fixtures")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
+# Every pmpd tool is found by name: ours first, then LLVM's (FileCheck, not).
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.pmpd_tools_dir, append_path=True)
 tool_dirs = [config.pmpd_tools_dir, config.llvm_tools_dir]
 tools = ["pmpd-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1,0 +1,64 @@
+//===- HFModel.h - A Hugging Face model directory ---------------*- C++ -*-===//
+//
+// config.json plus model.safetensors (or shards listed in
+// model.safetensors.index.json), checked against each other: every tensor the
+// config implies must exist with the shape it implies.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PMPD_MODEL_HFMODEL_H
+#define PMPD_MODEL_HFMODEL_H
+
+#include "pmpd/Model/ModelConfig.h"
+#include "pmpd/Model/SafeTensors.h"
+
+#include <memory>
+#include <vector>
+
+namespace pmpd {
+
+/// The seven quantizable projections of a decoder layer.
+enum class Projection { Q, K, V, O, Gate, Up, Down };
+constexpr unsigned kNumProjections = 7;
+llvm::StringRef projectionName(Projection p); // "q_proj", ..., "down_proj"
+
+/// HF tensor name of a layer's projection weight, e.g.
+/// "model.layers.3.self_attn.q_proj.weight".
+std::string projectionTensorName(int64_t layer, Projection p);
+/// {rows (out features), cols (in features)} of a projection.
+std::pair<int64_t, int64_t> projectionShape(const ModelConfig &config,
+                                            Projection p);
+
+/// Name and shape of every tensor a model with this config has.
+struct TensorSpec {
+  std::string name;
+  llvm::SmallVector<int64_t> shape;
+};
+std::vector<TensorSpec> expectedTensors(const ModelConfig &config);
+
+class HFModel {
+public:
+  /// Opens `dir`: config.json, then model.safetensors or the shards named by
+  /// model.safetensors.index.json. Errors name the file and the problem
+  /// (missing tensor, shape that disagrees with the config, ...).
+  static llvm::Expected<std::unique_ptr<HFModel>> open(llvm::StringRef dir);
+
+  llvm::StringRef dir() const { return dirPath; }
+  const ModelConfig &config() const { return cfg; }
+  /// The tensor, or an error naming it and the model directory.
+  llvm::Expected<const TensorView &> tensor(llvm::StringRef name) const;
+  /// `tensor(name)` converted to fp32.
+  llvm::Expected<std::vector<float>> tensorF32(llvm::StringRef name) const;
+  /// Every tensor of every shard.
+  std::vector<const TensorView *> allTensors() const;
+
+private:
+  HFModel() = default;
+  std::string dirPath;
+  ModelConfig cfg;
+  std::vector<std::unique_ptr<SafeTensorsFile>> shards;
+};
+
+} // namespace pmpd
+
+#endif // PMPD_MODEL_HFMODEL_H
