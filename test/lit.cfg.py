@@ -29,3 +29,10 @@ llvm_config.with_environment("PATH", config.pmpd_tools_dir, append_path=True)
 tool_dirs = [config.pmpd_tools_dir, config.llvm_tools_dir]
 tools = ["pmpd-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Python packages some tests use (scripts/setup.sh installs them).
+import subprocess
+for module in ["numpy", "safetensors", "tokenizers"]:
+    if subprocess.call([config.python_executable, "-c", "import " + module],
+                       stderr=subprocess.DEVNULL) == 0:
+        config.available_features.add("py-" + module)

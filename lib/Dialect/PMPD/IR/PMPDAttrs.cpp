@@ -6,11 +6,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Dialect/PMPD/IR/ScheduleSpec.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 using namespace pmpd;
@@ -150,4 +152,87 @@ SmallVector<unsigned> ScheduleAttr::getDistinctDecodeBits() const {
   for (int64_t b : getBits())
     distinct.insert(b);
   return SmallVector<unsigned>(distinct.begin(), distinct.end());
+}
+
+//===----------------------------------------------------------------------===//
+// The textual schedule spec (ScheduleSpec.h)
+//===----------------------------------------------------------------------===//
+
+static llvm::Error specError(StringRef spec, const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "invalid schedule '" + spec + "': " + message);
+}
+
+llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
+                                                     MLIRContext *context) {
+  std::optional<unsigned> prefill;
+  SmallVector<int64_t> bits, steps;
+  bool monotone = true, sawDecode = false;
+  SmallVector<StringRef> fields;
+  spec.split(fields, ';', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  for (StringRef field : fields) {
+    field = field.trim();
+    if (field == "nonmonotone") {
+      monotone = false;
+      continue;
+    }
+    auto [key, value] = field.split('=');
+    key = key.trim();
+    value = value.trim();
+    if (key == "prefill") {
+      unsigned b;
+      if (value.getAsInteger(10, b))
+        return specError(spec, "prefill bits '" + value + "' are not a number");
+      prefill = b;
+    } else if (key == "decode") {
+      sawDecode = true;
+      SmallVector<StringRef> stages;
+      value.split(stages, ',');
+      for (StringRef stage : stages) {
+        auto [b, s] = stage.trim().split('@');
+        int64_t bitsValue, stepValue;
+        if (b.trim().getAsInteger(10, bitsValue) ||
+            s.trim().getAsInteger(10, stepValue))
+          return specError(spec, "decode stage '" + stage.trim() +
+                                     "' is not BITS@STEP");
+        bits.push_back(bitsValue);
+        steps.push_back(stepValue);
+      }
+    } else {
+      return specError(spec, "unknown field '" + field +
+                                 "'; expected prefill=P, decode=B@S,... or "
+                                 "nonmonotone");
+    }
+  }
+  if (!prefill)
+    return specError(spec, "missing prefill=BITS");
+  if (!sawDecode)
+    return specError(spec, "missing decode=BITS@STEP,...");
+
+  std::string message;
+  auto emitError = [&]() {
+    return mlir::emitError(UnknownLoc::get(context));
+  };
+  // Collect the verifier's message rather than printing it.
+  ScopedDiagnosticHandler handler(context, [&](Diagnostic &diag) {
+    message = diag.str();
+    return success();
+  });
+  ScheduleAttr attr = ScheduleAttr::getChecked(
+      emitError, context, *prefill, bits, steps, monotone, StringAttr());
+  if (!attr)
+    return specError(spec, message);
+  return attr;
+}
+
+std::string pmpd::formatScheduleSpec(ScheduleAttr schedule) {
+  std::string result;
+  llvm::raw_string_ostream os(result);
+  os << "prefill=" << schedule.getPrefill() << ";decode=";
+  for (size_t i = 0, e = schedule.getBits().size(); i < e; ++i)
+    os << (i ? "," : "") << schedule.getBits()[i] << "@"
+       << schedule.getSteps()[i];
+  if (!schedule.getMonotone())
+    os << ";nonmonotone";
+  return result;
 }
