@@ -1,0 +1,51 @@
+//===- Kernels.h - CPU micro-kernels for quantized projections --*- C++ -*-===//
+//
+// The hot loops that code generation alone does not make fast, chosen by the
+// compiler: y = x * W^T (+ bias) where W is an any-precision packed weight read
+// at `bits` of its `parentBits` planes, or an fp16 matrix. Compiled code calls
+// them through the C ABI below; they never dequantize a whole matrix per call
+// (decode fuses the lookup into the dot product; prefill dequantizes one
+// cache-sized tile at a time).
+//
+// Packed layout (written by pmpd-quantize, see pmpd/Quant/AnyPrecision.h):
+//   planes: uint8 [parentBits][rows][rowBytes], rowBytes = ceil(cols / 8);
+//           plane j holds bit (parentBits - 1 - j) of each code, so a b-bit
+//           read touches planes 0..b-1 only; column c is bit c % 8 of byte
+//           c / 8; pad bits are 0.
+//   lut:    fp16 [rows][2^bits], the b-bit codebook of each row.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PMPD_RUNTIME_KERNELS_H
+#define PMPD_RUNTIME_KERNELS_H
+
+#include <cstdint>
+
+extern "C" {
+
+/// y[t][n] = bias[n] + sum_k x[t][k] * lut[n][code_bits(n, k)] for t < tokens,
+/// n < rows. `bias` may be null. x rows are `cols` floats apart, y rows `rows`.
+void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
+                      const uint8_t *planes, int64_t rows, int32_t parentBits,
+                      const uint16_t *lut, int32_t bits, const float *bias,
+                      float *y);
+
+/// y[t][n] = bias[n] + sum_k x[t][k] * w[n][k] with w fp16 [rows][cols].
+void pmpd_linear_f16_f32(const float *x, int64_t tokens, int64_t cols,
+                         const uint16_t *w, int64_t rows, const float *bias,
+                         float *y);
+
+/// Threads the kernels use (default: the hardware's). 0 restores the default.
+void pmpd_set_num_threads(int32_t threads);
+}
+
+namespace pmpd {
+/// Which implementation the kernels dispatch to on this machine.
+enum class KernelISA { Scalar, AVX512 };
+KernelISA selectedKernelISA();
+/// Forces an implementation (tests compare them); returns false if this
+/// machine cannot run it.
+bool forceKernelISA(KernelISA isa);
+} // namespace pmpd
+
+#endif // PMPD_RUNTIME_KERNELS_H
