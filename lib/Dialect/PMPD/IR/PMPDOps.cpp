@@ -21,6 +21,12 @@ using namespace pmpd;
 // WeightOp
 //===----------------------------------------------------------------------===//
 
+size_t WeightOp::getNumDataTensors() {
+  if (auto qweight = dyn_cast<QWeightType>(getType()))
+    return 1 + qweight.getParent() - qweight.getSeed() + 1;
+  return 1;
+}
+
 LogicalResult WeightOp::verify() {
   if (getTensor().empty())
     return emitOpError("needs the name of a tensor in the weights file");
@@ -28,6 +34,15 @@ LogicalResult WeightOp::verify() {
     if (!tensor.hasStaticShape())
       return emitOpError("weight tensor must have a static shape, got ")
              << tensor;
+  }
+  if (auto offsets = getByteOffsets()) {
+    if (offsets->size() != getNumDataTensors())
+      return emitOpError("expects ")
+             << getNumDataTensors() << " byte offsets for " << getType()
+             << ", got " << offsets->size();
+    for (int64_t offset : *offsets)
+      if (offset < 0)
+        return emitOpError("byte offset ") << offset << " is negative";
   }
   return success();
 }

@@ -25,15 +25,28 @@ def PMPD_WeightOp : PMPD_Op<"weight", [Symbol]> {
     `tensor` names the tensor (or, for a packed weight, the tensor-name prefix)
     in the model's weights file, which the runtime binds at load time.
 
+    Once compiled against a particular weights file, `at` gives the byte
+    offsets of the weight's data in it: one offset for a tensor; for a packed
+    weight, the bit-planes followed by the lookup table of each width from the
+    seed to the parent.
+
     ```mlir
     pmpd.weight @layer0_q = "model.layers.0.self_attn.q_proj"
         : !pmpd.qweight<512x512, parent = 4, seed = 2>
-    pmpd.weight @embed = "model.embed_tokens.weight" : tensor<8192x512xf16>
+    pmpd.weight @embed = "model.embed_tokens.weight" at [128]
+        : tensor<8192x512xf16>
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$tensor,
-                       TypeAttrOf<PMPD_WeightType>:$type);
-  let assemblyFormat = "$sym_name `=` $tensor attr-dict `:` $type";
+                       TypeAttrOf<PMPD_WeightType>:$type,
+                       OptionalAttr<DenseI64ArrayAttr>:$byte_offsets);
+  let assemblyFormat = [{
+    $sym_name `=` $tensor (`at` $byte_offsets^)? attr-dict `:` $type
+  }];
+  let extraClassDeclaration = [{
+    /// Number of byte offsets a bound weight of this type carries.
+    size_t getNumDataTensors();
+  }];
   let hasVerifier = 1;
 }
 
