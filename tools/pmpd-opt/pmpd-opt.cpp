@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Conversion/Passes.h"
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -16,6 +17,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  pmpd::registerPMPDConversionPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

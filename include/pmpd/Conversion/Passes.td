@@ -1,0 +1,37 @@
+//===- Passes.td - Lowerings out of the pmpd dialect ------*- tablegen -*-===//
+
+#ifndef PMPD_CONVERSION_PASSES_TD
+#define PMPD_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
+  let summary = "Lowers pmpd ops to weights-buffer views and CPU kernel calls";
+  let description = [{
+    Prepares a specialized module for bufferization and the LLVM lowering of
+    the CPU target; afterwards only upstream dialects remain.
+
+    - Every defined function gains a trailing `memref<?xi8>` argument, the
+      mapped weights file, threaded through calls between them; public
+      functions get a C interface (`llvm.emit_c_interface`) for the runtime.
+    - `pmpd.get_weight` of a tensor becomes a `memref.view` of that buffer at
+      the weight's byte offset (the `at` of its `pmpd.weight`, which must be
+      bound), wrapped in `bufferization.to_tensor`.
+    - `pmpd.qlinear` becomes a call of the lookup-table kernel of its
+      precision (`pmpd_qlinear_f32`) or of the fp16 kernel
+      (`pmpd_linear_f16_f32`), writing a fresh buffer; the kernels come with
+      the runtime and are linked into the artifact's library.
+    - `pmpd.step_precision` of a static schedule becomes a compare/select
+      chain over the thresholds.
+    - `pmpd.weight` declarations are erased.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+#endif // PMPD_CONVERSION_PASSES_TD

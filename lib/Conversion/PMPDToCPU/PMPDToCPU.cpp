@@ -1,0 +1,279 @@
+//===- PMPDToCPU.cpp - pmpd ops to weights views and kernel calls ---------===//
+//
+// The CPU target keeps the model's weights in one mapped file and runs the
+// quantized projections in the runtime's micro-kernels; this pass rewrites the
+// pmpd ops into exactly that, so that bufferization and MLIR's LLVM lowering
+// handle everything else.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Conversion/Passes.h"
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace pmpd {
+#define GEN_PASS_DEF_PMPDLOWERTOCPU
+#include "pmpd/Conversion/Passes.h.inc"
+} // namespace pmpd
+
+using namespace mlir;
+using namespace pmpd;
+
+namespace {
+
+constexpr StringLiteral kPackedKernel = "pmpd_qlinear_f32";
+constexpr StringLiteral kFP16Kernel = "pmpd_linear_f16_f32";
+
+/// The weights buffer of the function enclosing `op` (its last argument).
+Value weightsBufferOf(Operation *op) {
+  auto func = op->getParentOfType<func::FuncOp>();
+  return func.getArguments().back();
+}
+
+/// `memref`'s aligned data pointer plus `byteOffset`, as an !llvm.ptr.
+Value pointerTo(OpBuilder &b, Location loc, Value memref,
+                int64_t byteOffset = 0) {
+  Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  if (byteOffset)
+    address = arith::AddIOp::create(
+        b, loc, address, arith::ConstantIndexOp::create(b, loc, byteOffset));
+  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()),
+                                  asInt, LLVM::DereferenceableAttr());
+}
+
+Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
+}
+
+Value i32Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), value);
+}
+
+/// Declares a kernel of the runtime, once.
+void declareKernel(ModuleOp module, StringRef name, TypeRange inputs) {
+  if (module.lookupSymbol(name))
+    return;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto type = b.getFunctionType(inputs, {});
+  auto func = func::FuncOp::create(b, module.getLoc(), name, type);
+  func.setPrivate();
+}
+
+struct LowerToCPU : pmpd::impl::PMPDLowerToCPUBase<LowerToCPU> {
+  void runOnOperation() override;
+
+  LogicalResult addWeightsArguments(ModuleOp module);
+  LogicalResult lowerQLinear(QLinearOp op, SymbolTable &symbols);
+  void lowerGetWeight(GetWeightOp op, WeightOp weight);
+  LogicalResult lowerStepPrecision(StepPrecisionOp op);
+};
+
+} // namespace
+
+/// Threads the weights buffer through every function defined in the module.
+LogicalResult LowerToCPU::addWeightsArguments(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  Type bufferType =
+      MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+  SmallVector<func::FuncOp> defined;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isExternal())
+      defined.push_back(func);
+  for (func::FuncOp func : defined) {
+    // The runtime calls public functions through MLIR's C interface.
+    if (func.isPublic())
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                    UnitAttr::get(ctx));
+    unsigned index = func.getNumArguments();
+    if (failed(func.insertArgument(index, bufferType, DictionaryAttr(),
+                                   func.getLoc())))
+      return func.emitOpError("cannot take the weights buffer argument");
+  }
+  WalkResult result = module.walk([&](func::CallOp call) {
+    auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+    if (!callee || callee.isExternal())
+      return WalkResult::advance();
+    call->insertOperands(call->getNumOperands(), weightsBufferOf(call));
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
+LogicalResult LowerToCPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
+  auto getWeight = op.getWeight().getDefiningOp<GetWeightOp>();
+  if (!getWeight)
+    return op.emitOpError("weight must come from pmpd.get_weight to be "
+                          "lowered to the CPU kernels");
+  auto weight = symbols.lookup<WeightOp>(getWeight.getName());
+  if (!weight || !weight.getByteOffsets())
+    return op.emitOpError("weight '")
+           << getWeight.getName()
+           << "' is not bound to a weights file (no byte offsets)";
+  auto precision = op.getPrecisionAttr();
+  if (!precision)
+    return op.emitOpError("has no precision; run pmpd-specialize-phases "
+                          "before lowering");
+  auto inputType = op.getInput().getType();
+  if (!inputType.getElementType().isF32())
+    return op.emitOpError("the CPU kernels take f32 activations, got ")
+           << inputType.getElementType();
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  Value weights = weightsBufferOf(op);
+  ArrayRef<int64_t> offsets = *weight.getByteOffsets();
+  auto [rows, cols] = op.getWeightShape();
+
+  // Input as a contiguous read-only buffer; tokens = product of leading dims.
+  auto inputBufferType =
+      MemRefType::get(inputType.getShape(), inputType.getElementType());
+  Value input = bufferization::ToBufferOp::create(b, loc, inputBufferType,
+                                                  op.getInput(),
+                                                  /*read_only=*/true);
+  Value tokens = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0, e = inputType.getRank() - 1; i < e; ++i) {
+    Value dim = memref::DimOp::create(b, loc, input, i);
+    tokens = arith::MulIOp::create(b, loc, tokens, dim);
+    if (op.getResult().getType().isDynamicDim(i))
+      dynamicSizes.push_back(dim);
+  }
+  Value tokens64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), tokens);
+
+  auto resultType = op.getResult().getType();
+  auto outputType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  Value output = memref::AllocOp::create(b, loc, outputType, dynamicSizes);
+
+  Value bias;
+  if (op.getBias()) {
+    auto biasType = cast<RankedTensorType>(op.getBias().getType());
+    if (!biasType.getElementType().isF32())
+      return op.emitOpError("the CPU kernels take an f32 bias");
+    Value biasBuffer = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(biasType.getShape(), biasType.getElementType()),
+        op.getBias(), /*read_only=*/true);
+    bias = pointerTo(b, loc, biasBuffer);
+  } else {
+    bias = LLVM::ZeroOp::create(b, loc, ptrType);
+  }
+
+  ModuleOp module = op->getParentOfType<ModuleOp>();
+  SmallVector<Value> args;
+  StringRef kernel;
+  if (auto qweight = dyn_cast<QWeightType>(weight.getType())) {
+    unsigned bits = precision.getBits();
+    int64_t lutOffset = offsets[1 + bits - qweight.getSeed()];
+    args = {pointerTo(b, loc, input),
+            tokens64,
+            i64Constant(b, loc, cols),
+            pointerTo(b, loc, weights, offsets[0]),
+            i64Constant(b, loc, rows),
+            i32Constant(b, loc, qweight.getParent()),
+            pointerTo(b, loc, weights, lutOffset),
+            i32Constant(b, loc, bits),
+            bias,
+            pointerTo(b, loc, output)};
+    kernel = kPackedKernel;
+  } else {
+    args = {pointerTo(b, loc, input),  tokens64,
+            i64Constant(b, loc, cols), pointerTo(b, loc, weights, offsets[0]),
+            i64Constant(b, loc, rows), bias,
+            pointerTo(b, loc, output)};
+    kernel = kFP16Kernel;
+  }
+  SmallVector<Type> argTypes;
+  for (Value arg : args)
+    argTypes.push_back(arg.getType());
+  declareKernel(module, kernel, argTypes);
+  func::CallOp::create(b, loc, kernel, TypeRange(), args);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, resultType, output, /*restrict=*/b.getUnitAttr(),
+      /*writable=*/b.getUnitAttr());
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+void LowerToCPU::lowerGetWeight(GetWeightOp op, WeightOp weight) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto tensorType = cast<RankedTensorType>(op.getType());
+  auto viewType =
+      MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+  Value shift =
+      arith::ConstantIndexOp::create(b, loc, (*weight.getByteOffsets())[0]);
+  Value view = memref::ViewOp::create(b, loc, viewType, weightsBufferOf(op),
+                                      shift, ValueRange());
+  Value tensor = bufferization::ToTensorOp::create(
+      b, loc, tensorType, view, /*restrict=*/b.getUnitAttr());
+  op.getResult().replaceAllUsesWith(tensor);
+  op.erase();
+}
+
+LogicalResult LowerToCPU::lowerStepPrecision(StepPrecisionOp op) {
+  ScheduleAttr schedule = op.getSchedule();
+  if (schedule.isLearned())
+    return op.emitOpError("learned schedules are not supported by the CPU "
+                          "target yet");
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value bits = i32Constant(b, loc, schedule.getBits().front());
+  for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
+    Value reached = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::sge, op.getStep(),
+        i64Constant(b, loc, schedule.getSteps()[i]));
+    bits = arith::SelectOp::create(
+        b, loc, reached, i32Constant(b, loc, schedule.getBits()[i]), bits);
+  }
+  op.getResult().replaceAllUsesWith(bits);
+  op.erase();
+  return success();
+}
+
+void LowerToCPU::runOnOperation() {
+  ModuleOp module = getOperation();
+  SymbolTable symbols(module);
+  if (failed(addWeightsArguments(module)))
+    return signalPassFailure();
+
+  SmallVector<QLinearOp> qlinears;
+  module.walk([&](QLinearOp op) { qlinears.push_back(op); });
+  for (QLinearOp op : qlinears)
+    if (failed(lowerQLinear(op, symbols)))
+      return signalPassFailure();
+
+  SmallVector<GetWeightOp> getWeights;
+  module.walk([&](GetWeightOp op) { getWeights.push_back(op); });
+  for (GetWeightOp op : getWeights) {
+    if (op.use_empty()) {
+      op.erase();
+      continue;
+    }
+    auto weight = symbols.lookup<WeightOp>(op.getName());
+    if (!weight || !weight.getByteOffsets()) {
+      op.emitOpError("weight '")
+          << op.getName() << "' is not bound to a weights file (no byte "
+          << "offsets)";
+      return signalPassFailure();
+    }
+    if (isa<QWeightType>(op.getType())) {
+      op.emitOpError("a packed weight can only feed pmpd.qlinear");
+      return signalPassFailure();
+    }
+    lowerGetWeight(op, weight);
+  }
+
+  SmallVector<StepPrecisionOp> steps;
+  module.walk([&](StepPrecisionOp op) { steps.push_back(op); });
+  for (StepPrecisionOp op : steps)
+    if (failed(lowerStepPrecision(op)))
+      return signalPassFailure();
+
+  for (auto weight : llvm::make_early_inc_range(module.getOps<WeightOp>()))
+    weight.erase();
+}
