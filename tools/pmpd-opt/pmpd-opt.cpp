@@ -8,6 +8,7 @@
 
 #include "pmpd/Conversion/Passes.h"
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Dialect/PMPD/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,6 +19,8 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   pmpd::registerPMPDConversionPasses();
+  pmpd::registerPMPDPasses();
+  pmpd::registerPMPDPhasePipeline();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -7,6 +7,8 @@
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 using namespace mlir;
 using namespace pmpd;
 

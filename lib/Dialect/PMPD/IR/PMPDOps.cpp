@@ -8,8 +8,10 @@
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
 using namespace pmpd;
@@ -140,6 +142,56 @@ LogicalResult QLinearOp::verify() {
     return emitOpError("an fp16 weight runs at precision 16, not ") << bits;
   }
   return success();
+}
+
+namespace {
+/// Folds producer tensor.casts that only erase static shape information into
+/// the projection and makes its result type as static as its input and weight
+/// say it is. Consumers of the old type get a tensor.cast back, which their
+/// own canonicalizations fold in turn: this is how one decode token's static
+/// shape travels through a chain of projections.
+struct RefineQLinearShapes : OpRewritePattern<QLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(QLinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto foldCast = [](Value value) -> Value {
+      auto cast = value ? value.getDefiningOp<tensor::CastOp>() : nullptr;
+      if (cast && tensor::canFoldIntoConsumerOp(cast))
+        return cast.getSource();
+      return value;
+    };
+    Value input = foldCast(op.getInput());
+    Value bias = foldCast(op.getBias());
+    auto inputType = cast<RankedTensorType>(input.getType());
+    RankedTensorType oldType = op.getResult().getType();
+    SmallVector<int64_t> shape(oldType.getShape());
+    for (int64_t i = 0, e = oldType.getRank() - 1; i < e; ++i)
+      if (ShapedType::isDynamic(shape[i]))
+        shape[i] = inputType.getDimSize(i);
+    if (ShapedType::isDynamic(shape.back()))
+      shape.back() = op.getWeightShape().first;
+    auto newType = RankedTensorType::get(shape, oldType.getElementType(),
+                                         oldType.getEncoding());
+    if (input == op.getInput() && bias == op.getBias() && newType == oldType)
+      return failure();
+
+    auto refined =
+        QLinearOp::create(rewriter, op.getLoc(), newType, input, op.getWeight(),
+                          bias, op.getPrecisionAttr());
+    refined->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    Value result = refined.getResult();
+    if (newType != oldType)
+      result = tensor::CastOp::create(rewriter, op.getLoc(), oldType, result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+} // namespace
+
+void QLinearOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *context) {
+  results.add<RefineQLinearShapes>(context);
 }
 
 //===----------------------------------------------------------------------===//

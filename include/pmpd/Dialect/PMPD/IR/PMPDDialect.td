@@ -32,7 +32,9 @@ def PMPD_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
   let hasOperationAttrVerify = 1;
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  // tensor: the qlinear canonicalizer restores refined types with tensor.cast.
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
   let extraClassDeclaration = [{
     static constexpr ::llvm::StringLiteral getPhaseAttrName() {
       return ::llvm::StringLiteral("pmpd.phase");

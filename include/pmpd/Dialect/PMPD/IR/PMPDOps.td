@@ -89,6 +89,10 @@ def PMPD_QLinearOp : PMPD_Op<"qlinear", [Pure]> {
     `:` type($input) `,` type($weight) `->` type($result)
   }];
   let hasVerifier = 1;
+  // Folds tensor.casts that erase static shape information into the
+  // projection, so that specializing a function's token count reaches
+  // through it (see pmpd-specialize-phases).
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// Rows (N) and columns (K) of the weight, whatever its representation.
     std::pair<int64_t, int64_t> getWeightShape();
