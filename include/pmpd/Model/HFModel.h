@@ -12,7 +12,9 @@
 #include "pmpd/Model/ModelConfig.h"
 #include "pmpd/Model/SafeTensors.h"
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace pmpd {
@@ -42,6 +44,12 @@ public:
   /// model.safetensors.index.json. Errors name the file and the problem
   /// (missing tensor, shape that disagrees with the config, ...).
   static llvm::Expected<std::unique_ptr<HFModel>> open(llvm::StringRef dir);
+  /// As `open(dir)`; with `requireProjections` false, the seven projection
+  /// weights of each layer may be absent (a directory whose projections are
+  /// stored packed elsewhere). Projections that are present are still
+  /// checked. Tensors the config does not imply are always allowed.
+  static llvm::Expected<std::unique_ptr<HFModel>>
+  open(llvm::StringRef dir, bool requireProjections);
 
   llvm::StringRef dir() const { return dirPath; }
   const ModelConfig &config() const { return cfg; }
@@ -49,14 +57,26 @@ public:
   llvm::Expected<const TensorView &> tensor(llvm::StringRef name) const;
   /// `tensor(name)` converted to fp32.
   llvm::Expected<std::vector<float>> tensorF32(llvm::StringRef name) const;
-  /// Every tensor of every shard.
+  /// Every tensor of every shard (shards in file-name order, each in file
+  /// order).
   std::vector<const TensorView *> allTensors() const;
+  /// The tensor, or nullptr when no shard has it.
+  const TensorView *lookup(llvm::StringRef name) const;
+  /// The file holding the tensor, or nullptr when no shard has it.
+  const SafeTensorsFile *fileOf(llvm::StringRef name) const;
+  /// The opened safetensors files (one unless the model is sharded).
+  llvm::ArrayRef<std::unique_ptr<SafeTensorsFile>> files() const {
+    return shards;
+  }
 
 private:
   HFModel() = default;
   std::string dirPath;
   ModelConfig cfg;
   std::vector<std::unique_ptr<SafeTensorsFile>> shards;
+  // Tensor name -> (view, index into `shards`).
+  std::map<std::string, std::pair<const TensorView *, size_t>, std::less<>>
+      byName;
 };
 
 } // namespace pmpd

@@ -43,7 +43,17 @@ struct ModelConfig {
   static llvm::Expected<ModelConfig> load(llvm::StringRef path);
   /// The HF config.json form (what `parse` reads back to an equal config).
   llvm::json::Value toJSON() const;
+
+  /// Parameters of the decoder this config describes (embeddings, norms,
+  /// projections, biases, and lm_head unless tied).
+  int64_t numParameters() const;
+
+  bool operator==(const ModelConfig &other) const;
+  bool operator!=(const ModelConfig &other) const { return !(*this == other); }
 };
+
+/// "LlamaForCausalLM", "MistralForCausalLM" or "Qwen2ForCausalLM".
+llvm::StringRef archName(ModelArch arch);
 
 } // namespace pmpd
 

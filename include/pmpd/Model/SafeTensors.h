@@ -16,8 +16,10 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,9 @@ public:
   llvm::ArrayRef<TensorView> tensors() const { return tensorList; }
   /// nullptr when the file has no tensor of that name.
   const TensorView *lookup(llvm::StringRef name) const;
+  /// Byte offset of `tensor` (one of this file's) from the start of the file,
+  /// for consumers that map the file themselves.
+  uint64_t fileOffset(const TensorView &tensor) const;
   /// The header's "__metadata__" string map.
   const std::map<std::string, std::string> &metadata() const { return meta; }
 
@@ -79,16 +84,34 @@ public:
   /// dtype's size (asserted).
   void addTensor(llvm::StringRef name, DType dtype,
                  llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<uint8_t> bytes);
+  /// Fills `chunk` with the tensor's bytes starting at `byteOffset`. Called
+  /// by `write` in ascending, contiguous chunks whose boundaries are multiples
+  /// of the dtype size; it must give the same bytes for the same range.
+  using Generator = std::function<void(uint64_t byteOffset,
+                                       llvm::MutableArrayRef<uint8_t> chunk)>;
+  /// A tensor whose bytes are produced while writing, so that files larger
+  /// than memory can be written: at most one chunk is held at a time.
+  void addGeneratedTensor(llvm::StringRef name, DType dtype,
+                          llvm::ArrayRef<int64_t> shape, Generator generator);
   void addMetadata(llvm::StringRef key, llvm::StringRef value);
-  /// Writes atomically (temporary file, then rename).
-  llvm::Error write(llvm::StringRef path) const;
+  /// Bytes the file will take (header included).
+  uint64_t fileSize() const;
+  /// Writes atomically (temporary file, then rename). `onProgress`, when
+  /// given, is called with the number of data bytes written since its
+  /// previous call.
+  llvm::Error
+  write(llvm::StringRef path,
+        const std::function<void(uint64_t)> &onProgress = nullptr) const;
 
 private:
   struct Entry {
     DType dtype;
     llvm::SmallVector<int64_t> shape;
     std::vector<uint8_t> bytes;
+    Generator generator; // Set instead of `bytes` for generated tensors.
+    uint64_t byteSize = 0;
   };
+  std::string header() const;
   std::map<std::string, Entry> entries;
   std::map<std::string, std::string> meta;
 };
