@@ -1,0 +1,63 @@
+//===- Manifest.h - The artifact directory's manifest.json ------*- C++ -*-===//
+//
+// What pmpd-compile writes and the runtime checks before it runs anything:
+// the format version, the model, the schedule and its precisions, the target,
+// the entry points, the KV-cache geometry, and the size and hash of every
+// file, so that a corrupt, truncated, swapped or stale artifact is an error
+// rather than wrong output.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PMPD_RUNTIME_MANIFEST_H
+#define PMPD_RUNTIME_MANIFEST_H
+
+#include "pmpd/Model/ModelConfig.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pmpd {
+
+struct ArtifactFile {
+  int64_t bytes = 0;
+  std::string xxh3; // 16 hex digits of xxh3_64bits of the contents.
+};
+
+struct Manifest {
+  static constexpr int64_t kFormatVersion = 1;
+  static constexpr llvm::StringLiteral kFileName = "manifest.json";
+
+  int64_t formatVersion = kFormatVersion;
+  std::string target;    // "cpu"
+  std::string cpu;       // The CPU the code was generated for.
+  std::string schedule;  // The schedule spec, e.g. "prefill=4;decode=4@0,3@64".
+  unsigned prefillBits = 16;
+  std::vector<unsigned> decodeBits; // Distinct, in schedule order.
+  ModelConfig model;
+  std::string weightsFile;   // Relative to the artifact directory.
+  std::string libraryFile;
+  std::string tokenizerFile;
+  std::string prefillEntry;  // C-interface symbols of the library.
+  std::string decodeEntry;
+  int64_t cachePositions = 0; // KV cache: [layers][positions][kv heads][dim].
+  std::map<std::string, ArtifactFile> files;
+
+  /// Reads and checks `dir`/manifest.json: format version, required fields,
+  /// and that every listed file exists with the recorded size and hash.
+  static llvm::Expected<Manifest> load(llvm::StringRef dir);
+  /// Records size and hash of `name` (relative to `dir`) in `files`.
+  llvm::Error addFile(llvm::StringRef dir, llvm::StringRef name);
+  llvm::Error write(llvm::StringRef dir) const;
+};
+
+/// xxh3_64bits of a file's contents as 16 hex digits.
+llvm::Expected<std::string> hashFile(llvm::StringRef path);
+
+} // namespace pmpd
+
+#endif // PMPD_RUNTIME_MANIFEST_H
