@@ -1,0 +1,181 @@
+//===- Session.cpp - A loaded artifact and its KV cache -------------------===//
+//
+// The compiled entry points follow MLIR's C interface for memrefs: each
+// tensor argument is passed as a pointer to a strided descriptor, and results
+// come back through a pointer to a struct of descriptors. The KV caches are
+// updated in place (bufferization proves them equivalent to the arguments and
+// drops them from the results).
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Runtime/Session.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+
+using namespace pmpd;
+
+namespace {
+
+template <typename T, int N> struct MemRef {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+
+template <typename T, int N>
+MemRef<T, N> contiguous(T *data, const int64_t (&sizes)[N]) {
+  MemRef<T, N> m{data, data, 0, {}, {}};
+  int64_t stride = 1;
+  for (int i = N - 1; i >= 0; --i) {
+    m.sizes[i] = sizes[i];
+    m.strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return m;
+}
+
+using Tokens = MemRef<int64_t, 1>;
+using Cache = MemRef<float, 4>;
+using Bytes = MemRef<uint8_t, 1>;
+using Logits = MemRef<float, 2>;
+
+struct DecodeResult {
+  Logits logits;
+  int32_t bits;
+};
+
+using PrefillFn = void (*)(Logits *, Tokens *, int64_t, Cache *, Cache *,
+                           Bytes *);
+using DecodeFn = void (*)(DecodeResult *, int64_t, Tokens *, int64_t, Cache *,
+                          Cache *, Bytes *);
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<Session>> Session::open(llvm::StringRef dir) {
+  auto manifest = Manifest::load(dir);
+  if (!manifest)
+    return manifest.takeError();
+  std::unique_ptr<Session> session(new Session());
+  session->info = std::move(*manifest);
+  const Manifest &m = session->info;
+  if (m.target != "cpu")
+    return makeError(dir + ": artifact is for target '" + m.target +
+                     "'; this runtime runs 'cpu'");
+
+  llvm::SmallString<256> weightsPath(dir), libraryPath(dir);
+  llvm::sys::path::append(weightsPath, m.weightsFile);
+  llvm::sys::path::append(libraryPath, m.libraryFile);
+  auto weights = llvm::MemoryBuffer::getFile(weightsPath, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+  if (!weights)
+    return makeError(weightsPath + ": " + weights.getError().message());
+  session->weights = std::move(*weights);
+
+  llvm::SmallString<256> absolute(libraryPath);
+  llvm::sys::fs::make_absolute(absolute);
+  session->library = dlopen(absolute.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!session->library)
+    return makeError(libraryPath + ": cannot load: " + dlerror());
+  session->prefillFn = dlsym(session->library, m.prefillEntry.c_str());
+  session->decodeFn = dlsym(session->library, m.decodeEntry.c_str());
+  if (!session->prefillFn || !session->decodeFn)
+    return makeError(libraryPath + ": does not export the entry points '" +
+                     m.prefillEntry + "' and '" + m.decodeEntry + "'");
+
+  const ModelConfig &c = m.model;
+  size_t cacheSize = size_t(c.numLayers) * m.cachePositions * c.numKVHeads *
+                     c.headDim;
+  session->kCache.assign(cacheSize, 0.0f);
+  session->vCache.assign(cacheSize, 0.0f);
+  return std::move(session);
+}
+
+Session::~Session() {
+  if (library)
+    dlclose(library);
+}
+
+llvm::Error Session::checkRoom(int64_t tokens) const {
+  if (tokens <= 0)
+    return makeError("no tokens to run");
+  if (cached + tokens > info.cachePositions)
+    return makeError("the KV cache holds " + llvm::Twine(info.cachePositions) +
+                     " positions; " + llvm::Twine(cached) +
+                     " are used and " + llvm::Twine(tokens) + " more do not fit");
+  return llvm::Error::success();
+}
+
+llvm::Expected<llvm::ArrayRef<float>>
+Session::prefill(llvm::ArrayRef<int64_t> ids) {
+  if (llvm::Error error = checkRoom(ids.size()))
+    return std::move(error);
+  const ModelConfig &c = info.model;
+  std::vector<int64_t> tokens(ids.begin(), ids.end());
+  for (int64_t id : tokens)
+    if (id < 0 || id >= c.vocabSize)
+      return makeError("token id " + llvm::Twine(id) +
+                       " is outside the vocabulary [0, " +
+                       llvm::Twine(c.vocabSize) + ")");
+  int64_t cacheSizes[4] = {c.numLayers, info.cachePositions, c.numKVHeads,
+                           c.headDim};
+  Tokens tokenDesc = contiguous(tokens.data(), {int64_t(tokens.size())});
+  Cache k = contiguous(kCache.data(), cacheSizes);
+  Cache v = contiguous(vCache.data(), cacheSizes);
+  auto *bytes = reinterpret_cast<uint8_t *>(
+      const_cast<char *>(weights->getBufferStart()));
+  Bytes weightDesc = contiguous(bytes, {int64_t(weights->getBufferSize())});
+  Logits out;
+  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &k, &v,
+                                         &weightDesc);
+  size_t count = size_t(out.sizes[0]) * out.sizes[1];
+  logits.resize(count);
+  for (int64_t t = 0; t < out.sizes[0]; ++t)
+    for (int64_t j = 0; j < out.sizes[1]; ++j)
+      logits[t * out.sizes[1] + j] =
+          out.aligned[out.offset + t * out.strides[0] + j * out.strides[1]];
+  free(out.allocated);
+  cached += ids.size();
+  return llvm::ArrayRef<float>(logits);
+}
+
+llvm::Expected<llvm::ArrayRef<float>> Session::decode(int64_t id, int64_t step,
+                                                      unsigned &bits) {
+  if (llvm::Error error = checkRoom(1))
+    return std::move(error);
+  const ModelConfig &c = info.model;
+  if (id < 0 || id >= c.vocabSize)
+    return makeError("token id " + llvm::Twine(id) +
+                     " is outside the vocabulary [0, " +
+                     llvm::Twine(c.vocabSize) + ")");
+  int64_t cacheSizes[4] = {c.numLayers, info.cachePositions, c.numKVHeads,
+                           c.headDim};
+  int64_t token = id;
+  Tokens tokenDesc = contiguous(&token, {1});
+  Cache k = contiguous(kCache.data(), cacheSizes);
+  Cache v = contiguous(vCache.data(), cacheSizes);
+  auto *bytes = reinterpret_cast<uint8_t *>(
+      const_cast<char *>(weights->getBufferStart()));
+  Bytes weightDesc = contiguous(bytes, {int64_t(weights->getBufferSize())});
+  DecodeResult out;
+  reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached, &k, &v,
+                                       &weightDesc);
+  logits.resize(out.logits.sizes[1]);
+  for (int64_t j = 0; j < out.logits.sizes[1]; ++j)
+    logits[j] = out.logits.aligned[out.logits.offset +
+                                   j * out.logits.strides[1]];
+  free(out.logits.allocated);
+  bits = unsigned(out.bits);
+  ++cached;
+  return llvm::ArrayRef<float>(logits);
+}

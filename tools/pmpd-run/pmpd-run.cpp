@@ -1,0 +1,239 @@
+//===- pmpd-run.cpp - Generate text or measure perplexity -----------------===//
+//
+// Runs a compiled artifact: greedy or sampled generation from a prompt with
+// the statistics PMPD is judged by, or schedule-aware perplexity on a JSONL
+// file (optionally with KL divergence and top-1 agreement against an fp16
+// artifact).
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Runtime/Evaluation.h"
+#include "pmpd/Runtime/Generation.h"
+#include "pmpd/Runtime/Kernels.h"
+#include "pmpd/Runtime/Session.h"
+#include "pmpd/Tokenizer/Tokenizer.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+using namespace pmpd;
+
+static cl::OptionCategory category("pmpd-run options");
+static cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
+                                        cl::desc("<artifact dir>"),
+                                        cl::cat(category));
+static cl::opt<std::string> prompt("prompt", cl::desc("Prompt text"),
+                                   cl::value_desc("text"), cl::cat(category));
+static cl::opt<std::string>
+    promptIds("prompt-ids",
+              cl::desc("Prompt as comma-separated token ids (BOS not added)"),
+              cl::value_desc("1,2,3"), cl::cat(category));
+static cl::opt<int64_t> maxTokens("n", cl::desc("Tokens to generate"),
+                                  cl::init(64), cl::cat(category));
+static cl::opt<float> temperature("temperature",
+                                  cl::desc("Sampling temperature (0: greedy)"),
+                                  cl::init(0.0f), cl::cat(category));
+static cl::opt<float> topP("top-p", cl::desc("Nucleus sampling mass"),
+                           cl::init(1.0f), cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::desc("Sampling seed"), cl::init(0),
+                              cl::cat(category));
+static cl::opt<bool> ignoreEos("ignore-eos",
+                               cl::desc("Do not stop at the EOS token"),
+                               cl::cat(category));
+static cl::opt<std::string>
+    pplFile("ppl", cl::desc("Measure perplexity on a .jsonl or .jsonl.xz file "
+                            "(one {\"text\": ...} object a line)"),
+            cl::value_desc("file"), cl::cat(category));
+static cl::opt<int64_t>
+    pplPrefill("ppl-prefill",
+               cl::desc("Positions of each document run as prefill; later "
+                        "positions run as decode steps"),
+               cl::init(128), cl::cat(category));
+static cl::opt<int64_t> pplMaxDocs("max-docs",
+                                   cl::desc("Evaluate only the first N "
+                                            "documents (0: all)"),
+                                   cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    klRef("kl-ref",
+          cl::desc("fp16 artifact of the same model: report mean KL(fp16 || "
+                   "this) and top-1 agreement"),
+          cl::value_desc("dir"), cl::cat(category));
+static cl::opt<int64_t> threads("threads",
+                                cl::desc("Kernel threads (0: all cores)"),
+                                cl::init(0), cl::cat(category));
+static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object"),
+                          cl::cat(category));
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "pmpd-run") << message << "\n";
+  return 1;
+}
+
+static Expected<std::vector<int64_t>> parseIds(StringRef text) {
+  std::vector<int64_t> ids;
+  SmallVector<StringRef> parts;
+  text.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef part : parts) {
+    int64_t id;
+    if (part.trim().getAsInteger(10, id))
+      return createStringError(inconvertibleErrorCode(),
+                               "--prompt-ids: '" + part.trim() +
+                                   "' is not a token id");
+    ids.push_back(id);
+  }
+  if (ids.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             "--prompt-ids: no token ids");
+  return ids;
+}
+
+static int runGeneration(Session &session) {
+  SmallString<256> tokenizerPath(artifactDir);
+  sys::path::append(tokenizerPath, session.manifest().tokenizerFile);
+  auto tokenizer = Tokenizer::load(tokenizerPath);
+  if (!tokenizer)
+    return fail(toString(tokenizer.takeError()));
+
+  std::vector<int64_t> ids;
+  if (!promptIds.empty()) {
+    auto parsed = parseIds(promptIds);
+    if (!parsed)
+      return fail(toString(parsed.takeError()));
+    ids = std::move(*parsed);
+  } else {
+    auto encoded = (*tokenizer)->encode(prompt);
+    if (!encoded)
+      return fail("--prompt: " + toString(encoded.takeError()));
+    ids.assign(encoded->begin(), encoded->end());
+  }
+
+  GenerationOptions options;
+  options.maxNewTokens = maxTokens;
+  options.temperature = temperature;
+  options.topP = topP;
+  options.seed = seed;
+  options.eosId = ignoreEos ? -1 : (*tokenizer)->eosId();
+  auto result = generate(session, ids, options);
+  if (!result)
+    return fail(toString(result.takeError()));
+
+  std::vector<int32_t> generated(result->generated.begin(),
+                                 result->generated.end());
+  auto text = (*tokenizer)->decode(generated, /*skipSpecial=*/true);
+  if (!text)
+    return fail(toString(text.takeError()));
+  const GenerationStats &stats = result->stats;
+
+  if (jsonOutput) {
+    json::Array promptJSON, generatedJSON;
+    for (int64_t id : ids)
+      promptJSON.push_back(id);
+    for (int64_t id : result->generated)
+      generatedJSON.push_back(id);
+    json::Object root{{"schedule", session.manifest().schedule},
+                      {"prompt_ids", std::move(promptJSON)},
+                      {"generated_ids", std::move(generatedJSON)},
+                      {"text", *text},
+                      {"stats", stats.toJSON()}};
+    outs() << formatv("{0:2}", json::Value(std::move(root))) << "\n";
+    return 0;
+  }
+
+  outs() << *text << "\n\n";
+  outs() << "schedule:  " << session.manifest().schedule << "\n";
+  outs() << formatv("prefill:   {0} tokens in {1:f3} s ({2:f1} tok/s)\n",
+                    stats.promptTokens, stats.prefillSeconds,
+                    stats.prefillSeconds > 0
+                        ? stats.promptTokens / stats.prefillSeconds
+                        : 0.0);
+  for (const DecodeSegment &s : stats.segments)
+    outs() << formatv("decode:    {0,2}-bit  steps {1,4}..{2,-4}  {3,4} "
+                      "tokens  {4:f1} tok/s\n",
+                      s.bits, s.firstStep, s.firstStep + s.tokens - 1,
+                      s.tokens, s.seconds > 0 ? s.tokens / s.seconds : 0.0);
+  double decodeTime = stats.decodeSeconds();
+  outs() << formatv("decode:    {0} tokens in {1:f3} s ({2:f1} tok/s), "
+                    "average {3:f2} bits per token\n",
+                    stats.decodeTokens(), decodeTime,
+                    decodeTime > 0 ? stats.decodeTokens() / decodeTime : 0.0,
+                    stats.averageDecodeBits());
+  outs() << "switches:  ";
+  if (stats.switchSteps.empty())
+    outs() << "none";
+  for (size_t i = 0; i < stats.switchSteps.size(); ++i)
+    outs() << (i ? ", " : "") << "step " << stats.switchSteps[i];
+  outs() << "\n";
+  return 0;
+}
+
+static int runPerplexity(Session &session) {
+  SmallString<256> tokenizerPath(artifactDir);
+  sys::path::append(tokenizerPath, session.manifest().tokenizerFile);
+  auto tokenizer = Tokenizer::load(tokenizerPath);
+  if (!tokenizer)
+    return fail(toString(tokenizer.takeError()));
+  auto docs = tokenizeDocuments(pplFile, **tokenizer, pplMaxDocs);
+  if (!docs)
+    return fail(toString(docs.takeError()));
+
+  std::unique_ptr<Session> reference;
+  if (!klRef.empty()) {
+    auto opened = Session::open(klRef);
+    if (!opened)
+      return fail(toString(opened.takeError()));
+    reference = std::move(*opened);
+    if (reference->manifest().model != session.manifest().model)
+      return fail("--kl-ref " + klRef + " is an artifact of another model");
+  }
+  ScheduledPerplexityOptions options;
+  options.prefillPositions = pplPrefill;
+  auto result =
+      evaluateScheduledPerplexity(session, *docs, options, reference.get());
+  if (!result)
+    return fail(toString(result.takeError()));
+  if (jsonOutput) {
+    outs() << formatv("{0:2}", result->toJSON()) << "\n";
+    return 0;
+  }
+  outs() << formatv("perplexity {0:f3} over {1} predicted tokens in {2} "
+                    "documents ({3})\n",
+                    result->perplexity(), result->tokens, result->documents,
+                    session.manifest().schedule);
+  if (reference)
+    outs() << formatv("KL(fp16 || this) {0:f5} nats per token, top-1 "
+                      "agreement {1:f2}%\n",
+                      result->meanKL(), 100.0 * result->top1Agreement());
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "pmpd-run: run a compiled pmpd artifact\n\n"
+      "  pmpd-run ART --prompt TEXT [-n N] [--json]\n"
+      "  pmpd-run ART --prompt-ids 1,2,3 [-n N] [--json]\n"
+      "  pmpd-run ART --ppl FILE.jsonl[.xz] [--ppl-prefill 128] "
+      "[--kl-ref FP16_ART] [--json]\n");
+  int modes = !prompt.empty() + !promptIds.empty() + !pplFile.empty();
+  if (modes != 1)
+    return fail("give exactly one of --prompt, --prompt-ids or --ppl");
+  if (maxTokens <= 0)
+    return fail("-n must be positive");
+  if (pplPrefill < 1)
+    return fail("--ppl-prefill must be at least 1");
+  pmpd_set_num_threads(int32_t(threads));
+
+  auto session = Session::open(artifactDir);
+  if (!session)
+    return fail(toString(session.takeError()));
+  return pplFile.empty() ? runGeneration(**session) : runPerplexity(**session);
+}
