@@ -1,14 +1,13 @@
 //===- Manifest.cpp - The artifact directory's manifest.json --------------===//
 
 #include "pmpd/Runtime/Manifest.h"
+#include "pmpd/Support/FileHash.h"
 
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Support/xxhash.h"
 
 using namespace pmpd;
 using llvm::json::Array;
@@ -23,19 +22,6 @@ static std::string join(llvm::StringRef dir, llvm::StringRef name) {
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, name);
   return std::string(path);
-}
-
-llvm::Expected<std::string> pmpd::hashFile(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return makeError(path + ": " + buffer.getError().message());
-  uint64_t hash = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
-      reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
-      (*buffer)->getBufferSize()));
-  std::string hex;
-  llvm::raw_string_ostream(hex) << llvm::format_hex_no_prefix(hash, 16);
-  return hex;
 }
 
 llvm::Error Manifest::addFile(llvm::StringRef dir, llvm::StringRef name) {

@@ -55,9 +55,6 @@ struct Manifest {
   llvm::Error write(llvm::StringRef dir) const;
 };
 
-/// xxh3_64bits of a file's contents as 16 hex digits.
-llvm::Expected<std::string> hashFile(llvm::StringRef path);
-
 } // namespace pmpd
 
 #endif // PMPD_RUNTIME_MANIFEST_H
