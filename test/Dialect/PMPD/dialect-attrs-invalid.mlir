@@ -27,3 +27,13 @@ module attributes {pmpd.schedule = #pmpd.precision<4>} {}
 
 // expected-error @+1 {{unknown pmpd attribute 'pmpd.speed'}}
 func.func @unknown() attributes {pmpd.speed = 1} { return }
+
+// -----
+
+// expected-error @+1 {{'pmpd.model' must be a dictionary of the model configuration, got "llama"}}
+module attributes {pmpd.model = "llama"} {}
+
+// -----
+
+// expected-error @+1 {{'pmpd.model' may only be attached to a module}}
+func.func @model_on_func() attributes {pmpd.model = {num_layers = 2 : i64}} { return }

@@ -1,7 +1,8 @@
 //===- PMPDDialect.cpp - The pmpd dialect ---------------------------------===//
 //
 // Registration, and verification of the dialect's discardable attributes
-// (`pmpd.phase`, `pmpd.precision`, `pmpd.schedule`) wherever they are attached.
+// (`pmpd.phase`, `pmpd.precision`, `pmpd.schedule`, `pmpd.model`) wherever
+// they are attached.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +48,17 @@ LogicalResult PMPDDialect::verifyOperationAttribute(Operation *op,
     if (!isa<ScheduleAttr>(attr.getValue()))
       return op->emitError() << "'" << name
                              << "' must be a #pmpd.schedule attribute, got "
+                             << attr.getValue();
+    if (!isa<ModuleOp>(op))
+      return op->emitError() << "'" << name
+                             << "' may only be attached to a module";
+    return success();
+  }
+  if (name == getModelAttrName()) {
+    if (!isa<DictionaryAttr>(attr.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be a dictionary of the model "
+                                "configuration, got "
                              << attr.getValue();
     if (!isa<ModuleOp>(op))
       return op->emitError() << "'" << name

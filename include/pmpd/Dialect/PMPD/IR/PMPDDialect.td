@@ -28,6 +28,9 @@ def PMPD_Dialect : Dialect {
     - `pmpd.precision` (`#pmpd.precision<...>`): the weight precision a
       function was specialized for.
     - `pmpd.schedule` (`#pmpd.schedule<...>`): the schedule of a module.
+    - `pmpd.model` (a dictionary): the configuration of the model a module
+      was imported from (hidden_size, num_layers, ..., arch), so that later
+      stages need not reopen config.json.
   }];
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
@@ -44,6 +47,9 @@ def PMPD_Dialect : Dialect {
     }
     static constexpr ::llvm::StringLiteral getScheduleAttrName() {
       return ::llvm::StringLiteral("pmpd.schedule");
+    }
+    static constexpr ::llvm::StringLiteral getModelAttrName() {
+      return ::llvm::StringLiteral("pmpd.model");
     }
 
   private:
