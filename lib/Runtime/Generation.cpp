@@ -123,6 +123,8 @@ pmpd::generate(Session &session, llvm::ArrayRef<int64_t> prompt,
     return logits.takeError();
   stats.promptTokens = prompt.size();
   stats.prefillSeconds = secondsSince(start);
+  if (options.keepLogits)
+    result.logits.assign(logits->begin(), logits->end());
   int64_t vocab = session.vocabSize();
   int64_t token = sampleToken(logits->take_back(vocab), options, rng);
 
@@ -145,6 +147,8 @@ pmpd::generate(Session &session, llvm::ArrayRef<int64_t> prompt,
     }
     stats.segments.back().tokens += 1;
     stats.segments.back().seconds += seconds;
+    if (options.keepLogits)
+      result.logits.insert(result.logits.end(), next->begin(), next->end());
     token = sampleToken(*next, options, rng);
   }
   return result;

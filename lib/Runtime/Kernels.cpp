@@ -443,3 +443,48 @@ extern "C" void pmpd_linear_f16_f32(const float *x, int64_t tokens,
 extern "C" void pmpd_set_num_threads(int32_t threads) {
   setNumThreads(threads);
 }
+
+extern "C" void memrefCopy(int64_t elementSize, PMPDUnrankedMemRef *source,
+                           PMPDUnrankedMemRef *destination) {
+  // The descriptor: allocated and aligned pointers, then the offset, sizes
+  // and strides as int64_t, offset and strides counted in elements.
+  struct View {
+    char *base;
+    const int64_t *sizes, *strides;
+  };
+  auto view = [elementSize](PMPDUnrankedMemRef *m) {
+    auto *pointers = static_cast<char **>(m->descriptor);
+    auto *fields = reinterpret_cast<const int64_t *>(pointers + 2);
+    return View{pointers[1] + fields[0] * elementSize, fields + 1,
+                fields + 1 + m->rank};
+  };
+  int64_t rank = source->rank;
+  View src = view(source), dst = view(destination);
+  int64_t total = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    total *= src.sizes[i];
+  if (total == 0)
+    return;
+  // Copy the longest innermost run that is contiguous on both sides at once.
+  int64_t run = 1, inner = rank;
+  while (inner > 0 && src.strides[inner - 1] == run &&
+         dst.strides[inner - 1] == run) {
+    run *= src.sizes[inner - 1];
+    --inner;
+  }
+  std::vector<int64_t> index(inner, 0);
+  for (int64_t done = 0; done < total; done += run) {
+    int64_t srcOffset = 0, dstOffset = 0;
+    for (int64_t i = 0; i < inner; ++i) {
+      srcOffset += index[i] * src.strides[i];
+      dstOffset += index[i] * dst.strides[i];
+    }
+    std::memcpy(dst.base + dstOffset * elementSize,
+                src.base + srcOffset * elementSize, run * elementSize);
+    for (int64_t i = inner - 1; i >= 0; --i) {
+      if (++index[i] < src.sizes[i])
+        break;
+      index[i] = 0;
+    }
+  }
+}

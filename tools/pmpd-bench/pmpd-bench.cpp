@@ -33,7 +33,7 @@ static cl::opt<int64_t> decodeTokens("n", cl::desc("Decode steps"),
                                      cl::init(128), cl::cat(category));
 static cl::opt<int64_t> repetitions("r", cl::desc("Repetitions of each test"),
                                     cl::init(3), cl::cat(category));
-static cl::opt<int64_t> threads("threads",
+static cl::opt<int64_t> threads("num-threads",
                                 cl::desc("Kernel threads (0: all cores)"),
                                 cl::init(0), cl::cat(category));
 static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object"),

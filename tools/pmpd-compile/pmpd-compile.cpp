@@ -1,15 +1,23 @@
 //===- pmpd-compile.cpp - The pmpd ahead-of-time model compiler -----------===//
 //
 // Opens a Hugging Face model directory (fp16 or any-precision packed),
-// imports it as an MLIR module, runs the pass pipeline the requested stage
-// needs, and prints the result. Every stage is reachable from here, and so
-// are MLIR's debugging options (--mlir-print-ir-after-all, --mlir-timing, ...),
-// so that a compilation can be inspected without a second tool.
+// imports it as an MLIR module, specializes it for a PMPD schedule, and
+// either prints a stage (MLIR after import, after the pmpd passes, after the
+// lowering to the LLVM dialect, LLVM IR) or writes a runnable artifact
+// directory (manifest, weights, tokenizer, shared library). Every stage is
+// reachable from here, and so are MLIR's debugging options
+// (--mlir-print-ir-after-all, --mlir-timing, ...).
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Dialect/PMPD/IR/ScheduleSpec.h"
+#include "pmpd/Dialect/PMPD/Transforms/Passes.h"
 #include "pmpd/Import/ModelImporter.h"
+#include "pmpd/Import/WeightLayout.h"
 #include "pmpd/Model/HFModel.h"
+#include "pmpd/Runtime/Manifest.h"
+#include "pmpd/Target/CPU/CPUTarget.h"
+#include "pmpd/Target/WeightBinding.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -17,7 +25,11 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -28,7 +40,7 @@ using namespace pmpd;
 
 namespace {
 /// How far to compile.
-enum class Emit { MLIRImported };
+enum class Emit { MLIRImported, MLIR, MLIRLLVM, LLVMIR, Artifact };
 } // namespace
 
 static cl::OptionCategory category("pmpd-compile options");
@@ -40,26 +52,138 @@ static cl::opt<std::string> modelDir(cl::Positional, cl::Required,
                                      cl::cat(category));
 static cl::opt<Emit>
     emit("emit", cl::desc("What to produce"), cl::init(Emit::MLIRImported),
+         cl::init(Emit::Artifact),
          cl::values(clEnumValN(Emit::MLIRImported, "mlir-imported",
                                "The imported module: weight declarations and a "
-                               "phase-agnostic @forward, no precisions")),
+                               "phase-agnostic @forward, no precisions"),
+                    clEnumValN(Emit::MLIR, "mlir",
+                               "After the pmpd passes: @prefill, one "
+                               "@decode_b<K> per decode precision, @decode"),
+                    clEnumValN(Emit::MLIRLLVM, "mlir-llvm",
+                               "Lowered to the LLVM dialect for the target"),
+                    clEnumValN(Emit::LLVMIR, "llvm", "LLVM IR"),
+                    clEnumValN(Emit::Artifact, "artifact",
+                               "A runnable artifact directory (default)")),
          cl::cat(category));
-static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
-                                       cl::value_desc("file"), cl::init("-"),
-                                       cl::cat(category));
+static cl::opt<std::string> schedule(
+    "schedule",
+    cl::desc("PMPD schedule, e.g. 'prefill=4;decode=4@0,3@64,2@128' (16 = "
+             "fp16). Default: prefill at the parent precision and one step "
+             "down every 64 decode steps to the seed for a packed model; fp16 "
+             "throughout for an fp16 model"),
+    cl::value_desc("spec"), cl::cat(category));
+static cl::opt<std::string> overrides(
+    "overrides",
+    cl::desc("Fixed precisions of layers or projections, e.g. "
+             "'layers.0=4,layers.5=4'"),
+    cl::value_desc("name=bits,..."), cl::cat(category));
+static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
+                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string>
+    outputPath("o",
+               cl::desc("Output file, or the artifact directory for "
+                        "--emit=artifact"),
+               cl::value_desc("path"), cl::init("-"), cl::cat(category));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "pmpd-compile") << message << "\n";
   return 1;
 }
 
-/// Adds the passes that take an imported module to `emit`. The imported
-/// module itself needs none.
-static void buildPipeline(mlir::PassManager &pm, Emit stage) {
-  switch (stage) {
-  case Emit::MLIRImported:
-    return;
+/// The default schedule: fp16 throughout for an fp16 model; for a packed
+/// one, prefill at the parent precision and decode stepping down one bit
+/// every 64 steps to the seed (4@0,3@64,2@128 for the default 2..4 bits).
+static Expected<std::string> defaultSchedule(const HFModel &model) {
+  Expected<WeightLayout> layout = detectWeightLayout(model);
+  if (!layout)
+    return layout.takeError();
+  std::optional<PackedBits> bits = layout->get(0, Projection::Q);
+  if (!bits)
+    return std::string("prefill=16;decode=16@0");
+  std::string spec = "prefill=" + std::to_string(bits->parent) + ";decode=";
+  for (unsigned b = bits->parent; b >= bits->seed; --b)
+    spec += (b == bits->parent ? "" : ",") + std::to_string(b) + "@" +
+            std::to_string(64 * (bits->parent - b));
+  return spec;
+}
+
+/// Writes the weights file the module will read, binds every pmpd.weight to
+/// it and lowers the module to the LLVM dialect for the target.
+static Error bindAndLower(mlir::ModuleOp module, const HFModel &model,
+                          StringRef weightsPath, mlir::TimingScope &timing) {
+  {
+    mlir::TimingScope scope = timing.nest("Weights");
+    if (Error error = writeWeightsFile(module, model, weightsPath))
+      return error;
+    auto weights = SafeTensorsFile::open(weightsPath);
+    if (!weights)
+      return weights.takeError();
+    if (Error error = bindWeights(module, **weights))
+      return error;
   }
+  mlir::TimingScope scope = timing.nest("Lowering");
+  mlir::PassManager pm(module->getContext());
+  if (failed(mlir::applyPassManagerCLOptions(pm)))
+    return createStringError(inconvertibleErrorCode(),
+                             "cannot apply the MLIR pass manager options");
+  buildCPULoweringPipeline(pm);
+  if (failed(pm.run(module)))
+    return createStringError(inconvertibleErrorCode(),
+                             "lowering to the CPU target failed");
+  return Error::success();
+}
+
+/// Writes the artifact directory: weights, library, tokenizer, manifest.
+static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
+                           StringRef dir, mlir::TimingScope &timing) {
+  if (std::error_code ec = sys::fs::create_directories(dir))
+    return createStringError(ec, "cannot create %s: %s", dir.str().c_str(),
+                             ec.message().c_str());
+  auto path = [&](StringRef name) {
+    SmallString<256> p(dir);
+    sys::path::append(p, name);
+    return std::string(p);
+  };
+  Manifest manifest;
+  manifest.target = target;
+  manifest.cpu = hostCPUName();
+  manifest.weightsFile = "weights.safetensors";
+  manifest.libraryFile = "libmodel.so";
+  manifest.tokenizerFile = "tokenizer.json";
+  manifest.prefillEntry = "_mlir_ciface_prefill";
+  manifest.decodeEntry = "_mlir_ciface_decode";
+  manifest.model = model.config();
+  manifest.cachePositions = model.config().maxPositions;
+  auto scheduleAttr = module->getAttrOfType<ScheduleAttr>(
+      PMPDDialect::getScheduleAttrName());
+  manifest.schedule = formatScheduleSpec(scheduleAttr);
+  manifest.prefillBits = scheduleAttr.getPrefill();
+  SmallVector<unsigned> decodeBits = scheduleAttr.getDistinctDecodeBits();
+  manifest.decodeBits.assign(decodeBits.begin(), decodeBits.end());
+
+  if (Error error =
+          bindAndLower(module, model, path(manifest.weightsFile), timing))
+    return error;
+  {
+    mlir::TimingScope scope = timing.nest("Code generation");
+    std::string object = path("model.o");
+    if (Error error = emitCPUObject(module, object))
+      return error;
+    if (Error error = linkCPUSharedLibrary(object, path(manifest.libraryFile)))
+      return error;
+    sys::fs::remove(object);
+  }
+  SmallString<256> tokenizer(model.dir());
+  sys::path::append(tokenizer, "tokenizer.json");
+  if (std::error_code ec =
+          sys::fs::copy_file(tokenizer, path(manifest.tokenizerFile)))
+    return createStringError(ec, "cannot copy %s: %s", tokenizer.c_str(),
+                             ec.message().c_str());
+  for (StringRef name : {manifest.weightsFile, manifest.libraryFile,
+                         manifest.tokenizerFile})
+    if (Error error = manifest.addFile(dir, name))
+      return error;
+  return manifest.write(dir);
 }
 
 int main(int argc, char **argv) {
@@ -78,11 +202,15 @@ int main(int argc, char **argv) {
       argc, argv,
       "pmpd ahead-of-time model compiler\n\n"
       "Compiles a Hugging Face model directory (config.json and safetensors;\n"
-      "fp16, or any-precision packed by the quantizer) and prints the "
-      "requested stage.\n");
+      "fp16, or any-precision packed by pmpd-quantize) for a PMPD schedule\n"
+      "into a runnable artifact directory, or prints a stage of it.\n\n"
+      "  pmpd-compile MODEL_DIR -o ART_DIR [--schedule S] [--target cpu]\n"
+      "  pmpd-compile MODEL_DIR --emit=mlir [--schedule S] [-o FILE]\n");
 
   mlir::DialectRegistry registry;
   registerImportDialects(registry);
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
 
   mlir::DefaultTimingManager timingManager;
@@ -103,13 +231,49 @@ int main(int argc, char **argv) {
     module = std::move(*imported);
   }
 
-  mlir::PassManager pm(&context);
-  if (failed(mlir::applyPassManagerCLOptions(pm)))
-    return fail("cannot apply the MLIR pass manager options");
-  pm.enableTiming(timing);
-  buildPipeline(pm, emit);
-  if (failed(pm.run(*module)))
-    return fail("the pass pipeline failed on " + modelDir);
+  if (target != "cpu")
+    return fail("unknown --target '" + target + "'; supported: cpu");
+  if (emit == Emit::Artifact && outputPath == "-")
+    return fail("--emit=artifact needs -o ARTIFACT_DIR");
+
+  if (emit != Emit::MLIRImported) {
+    Expected<std::unique_ptr<HFModel>> model =
+        HFModel::open(modelDir, /*requireProjections=*/false);
+    if (!model)
+      return fail(toString(model.takeError()));
+    std::string spec = schedule;
+    if (spec.empty()) {
+      Expected<std::string> chosen = defaultSchedule(**model);
+      if (!chosen)
+        return fail(toString(chosen.takeError()));
+      spec = *chosen;
+    }
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return fail("cannot apply the MLIR pass manager options");
+    pm.enableTiming(timing);
+    buildPMPDPhasePipeline(pm, spec, overrides);
+    if (failed(pm.run(*module)))
+      return fail("the pmpd passes failed on " + modelDir);
+
+    if (emit == Emit::Artifact) {
+      if (Error error = writeArtifact(*module, **model, outputPath, timing))
+        return fail(toString(std::move(error)));
+      return 0;
+    }
+    if (emit == Emit::MLIRLLVM || emit == Emit::LLVMIR) {
+      // The lowered code reads weights at offsets of a particular weights
+      // file: bind to a temporary one, as an artifact would.
+      SmallString<128> weights;
+      if (std::error_code ec = sys::fs::createTemporaryFile(
+              "pmpd-weights", "safetensors", weights))
+        return fail("cannot create a temporary file: " + ec.message());
+      Error error = bindAndLower(*module, **model, weights, timing);
+      sys::fs::remove(weights);
+      if (error)
+        return fail(toString(std::move(error)));
+    }
+  }
 
   std::string message;
   std::unique_ptr<ToolOutputFile> output =
@@ -118,8 +282,13 @@ int main(int argc, char **argv) {
     return fail(message);
   {
     mlir::TimingScope printTiming = timing.nest("Output");
-    module->print(output->os());
-    output->os() << "\n";
+    if (emit == Emit::LLVMIR) {
+      if (Error error = emitLLVMIR(*module, output->os()))
+        return fail(toString(std::move(error)));
+    } else {
+      module->print(output->os());
+      output->os() << "\n";
+    }
   }
   output->os().flush();
   if (output->os().has_error())

@@ -65,9 +65,14 @@ static cl::opt<std::string>
           cl::desc("fp16 artifact of the same model: report mean KL(fp16 || "
                    "this) and top-1 agreement"),
           cl::value_desc("dir"), cl::cat(category));
-static cl::opt<int64_t> threads("threads",
+static cl::opt<int64_t> threads("num-threads",
                                 cl::desc("Kernel threads (0: all cores)"),
                                 cl::init(0), cl::cat(category));
+static cl::opt<std::string> dumpLogits(
+    "dump-logits",
+    cl::desc("Write the logits of every position (the prompt's, then each "
+             "decode step's) as a float32 .npy array [positions, vocab]"),
+    cl::value_desc("file.npy"), cl::cat(category));
 static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object"),
                           cl::cat(category));
 
@@ -92,6 +97,29 @@ static Expected<std::vector<int64_t>> parseIds(StringRef text) {
     return createStringError(inconvertibleErrorCode(),
                              "--prompt-ids: no token ids");
   return ids;
+}
+
+/// Writes `values` as a float32 .npy array of shape [size / cols, cols].
+static Error writeNpy(StringRef path, ArrayRef<float> values, int64_t cols) {
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec)
+    return createStringError(ec, "cannot write %s: %s", path.str().c_str(),
+                             ec.message().c_str());
+  std::string header =
+      formatv("{{'descr': '<f4', 'fortran_order': False, 'shape': ({0}, {1}), }",
+              int64_t(values.size()) / cols, cols)
+          .str();
+  // Magic, version 1.0, header length; the header is padded with spaces and
+  // ends in a newline so that the data starts at a multiple of 64 bytes.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
+     << char(header.size() >> 8) << header;
+  os.write(reinterpret_cast<const char *>(values.data()),
+           values.size() * sizeof(float));
+  return Error::success();
 }
 
 static int runGeneration(Session &session) {
@@ -120,9 +148,14 @@ static int runGeneration(Session &session) {
   options.topP = topP;
   options.seed = seed;
   options.eosId = ignoreEos ? -1 : (*tokenizer)->eosId();
+  options.keepLogits = !dumpLogits.empty();
   auto result = generate(session, ids, options);
   if (!result)
     return fail(toString(result.takeError()));
+
+  if (!dumpLogits.empty())
+    if (Error error = writeNpy(dumpLogits, result->logits, session.vocabSize()))
+      return fail(toString(std::move(error)));
 
   std::vector<int32_t> generated(result->generated.begin(),
                                  result->generated.end());

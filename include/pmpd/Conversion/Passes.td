@@ -34,4 +34,21 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
   ];
 }
 
+def PMPDDropArgumentResults
+    : Pass<"pmpd-drop-argument-results", "mlir::ModuleOp"> {
+  let summary = "Drops function results that return a memref argument";
+  let description = [{
+    After bufferization, the KV caches a compiled model updates are written
+    in place, and the functions still return them: each such result is
+    literally one of the function's own memref arguments (directly, or
+    through `scf.index_switch`/`scf.if` whose every branch yields the same
+    argument). This pass removes those results from every function,
+    including the public entry points whose C ABI pmpd defines, and makes
+    callers use the argument instead. Without it, buffer deallocation would
+    clone the caches on every call. Upstream `drop-equivalent-buffer-results`
+    leaves public functions alone.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // PMPD_CONVERSION_PASSES_TD

@@ -26,6 +26,8 @@ struct GenerationOptions {
   float topP = 1.0f;
   uint64_t seed = 0;
   int64_t eosId = -1; // < 0: never stop early.
+  /// Keep every position's logits: the prompt's, then each decode step's.
+  bool keepLogits = false;
 };
 
 /// Decode steps that ran at one precision, consecutively.
@@ -51,6 +53,8 @@ struct GenerationStats {
 struct GenerationResult {
   std::vector<int64_t> generated; // Includes the EOS that stopped it.
   GenerationStats stats;
+  /// [prompt + decode steps][vocab] with GenerationOptions::keepLogits.
+  std::vector<float> logits;
 };
 
 /// Picks the next token from `logits` (greedy when temperature is 0).

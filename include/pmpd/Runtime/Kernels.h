@@ -37,6 +37,19 @@ void pmpd_linear_f16_f32(const float *x, int64_t tokens, int64_t cols,
 
 /// Threads the kernels use (default: the hardware's). 0 restores the default.
 void pmpd_set_num_threads(int32_t threads);
+
+/// An unranked memref as MLIR's LLVM lowering passes it.
+struct PMPDUnrankedMemRef {
+  int64_t rank;
+  void *descriptor; // {allocated, aligned, offset, sizes[rank], strides[rank]}
+};
+
+/// The strided copy MLIR's lowering of memref.copy calls when a side is not
+/// contiguous (e.g. writing new keys into a slice of the KV cache). The name
+/// and signature are MLIR's; artifacts get it from here rather than from
+/// MLIR's runner-utils library.
+void memrefCopy(int64_t elementSize, PMPDUnrankedMemRef *source,
+                PMPDUnrankedMemRef *destination);
 }
 
 namespace pmpd {

@@ -8,6 +8,8 @@
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -32,7 +34,7 @@ LogicalResult PMPDDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name
                              << "' must be a #pmpd.phase attribute, got "
                              << attr.getValue();
-    if (!isa<func::FuncOp>(op))
+    if (!isa<FunctionOpInterface>(op))
       return op->emitError() << "'" << name
                              << "' may only be attached to a function";
     return success();
