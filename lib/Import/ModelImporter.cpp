@@ -468,12 +468,14 @@ Value ForwardBuilder::attention(Value q, Value keys, Value values) {
                  return {s.add(args[1], args[0])};
                });
   // out: tensor<?xNkvxGxDxf32> [n, Nkv, G, D] = softmax . v over T.
-  // Loops (i, kv, g, d, p).
+  // Loops (i, kv, g, p, d): the reduction over cache positions is outside
+  // the head dimension, so the innermost loop runs along contiguous rows of
+  // v and out and vectorizes.
   Value out = generic1(ValueRange{weights, rowSum, values},
                        filled({kDynamic, kv, g, d}, numTokens, 0.0),
-                       {dims(5, {1, 2, 0, 4}), dims(5, {1, 2, 0}),
-                        dims(5, {4, 1, 3}), dims(5, {0, 1, 2, 3})},
-                       {kPar, kPar, kPar, kPar, kRed},
+                       {dims(5, {1, 2, 0, 3}), dims(5, {1, 2, 0}),
+                        dims(5, {3, 1, 4}), dims(5, {0, 1, 2, 4})},
+                       {kPar, kPar, kPar, kRed, kPar},
                        [&](Scalar &s, ValueRange args) -> SmallVector<Value> {
                          Value probability = s.div(args[0], args[1]);
                          return {s.add(args[3], s.mul(probability, args[2]))};

@@ -24,6 +24,9 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
     - `pmpd.step_precision` of a static schedule becomes a compare/select
       chain over the thresholds.
     - `pmpd.weight` declarations are erased.
+    - Float arithmetic may be reassociated and contracted (fast-math
+      `reassoc,contract`), so that LLVM vectorizes the reductions of norms
+      and attention; NaN and infinity semantics are kept.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

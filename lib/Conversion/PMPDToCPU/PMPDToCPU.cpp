@@ -276,4 +276,14 @@ void LowerToCPU::runOnOperation() {
 
   for (auto weight : llvm::make_early_inc_range(module.getOps<WeightOp>()))
     weight.erase();
+
+  // Let LLVM reassociate and contract float arithmetic, so that the
+  // reductions of norms and attention vectorize. NaN and infinity semantics
+  // stay (the causal mask relies on -inf).
+  auto flags = arith::FastMathFlagsAttr::get(
+      module.getContext(),
+      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  module.walk([&](arith::ArithFastMathInterface op) {
+    op->setAttr(op.getFastMathAttrName(), flags);
+  });
 }
