@@ -276,45 +276,6 @@ pmpd::quantizeAnyPrecision(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
   return out;
 }
 
-AnyPrecisionWeight pmpd::randomAnyPrecision(int64_t rows, int64_t cols,
-                                            unsigned seedBits,
-                                            unsigned parentBits,
-                                            uint64_t seed) {
-  AnyPrecisionWeight out;
-  out.rows = rows;
-  out.cols = cols;
-  out.seedBits = seedBits;
-  out.parentBits = parentBits;
-  uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
-  auto next = [&]() {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
-  out.planes.resize(size_t(parentBits) * rows * out.rowBytes());
-  for (uint8_t &byte : out.planes)
-    byte = uint8_t(next());
-  if (cols % 8) // Pad bits stay 0.
-    for (size_t i = out.rowBytes() - 1; i < out.planes.size();
-         i += out.rowBytes())
-      out.planes[i] &= uint8_t((1u << (cols % 8)) - 1);
-  for (unsigned b = seedBits; b <= parentBits; ++b) {
-    int64_t entries = int64_t(1) << b;
-    std::vector<uint16_t> lut(rows * entries);
-    for (int64_t r = 0; r < rows; ++r) {
-      std::vector<float> centers(entries);
-      for (float &c : centers)
-        c = (float(next() % 20001) / 10000.0f - 1.0f) * 0.05f;
-      std::sort(centers.begin(), centers.end());
-      for (int64_t i = 0; i < entries; ++i)
-        lut[r * entries + i] = floatToHalf(centers[i]);
-    }
-    out.luts.push_back(std::move(lut));
-  }
-  return out;
-}
-
 std::vector<float> pmpd::roundToNearest(llvm::ArrayRef<float> w, int64_t rows,
                                         int64_t cols, unsigned bits,
                                         int64_t groupSize) {

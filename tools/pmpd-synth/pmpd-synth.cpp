@@ -32,6 +32,8 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstring>
+
 using namespace llvm;
 using namespace pmpd;
 
@@ -63,6 +65,19 @@ static cl::opt<bool>
 static cl::opt<std::string>
     tokenizer("tokenizer", cl::desc("Copy this tokenizer.json into the model"),
               cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool> quantized(
+    "quantized",
+    cl::desc("Pack every decoder projection as any-precision weights with "
+             "random codes and sorted random lookup tables (the layout "
+             "pmpd-quantize writes), for speed benchmarks"),
+    cl::cat(category));
+static cl::opt<unsigned> seedBits("seed-bits", cl::init(2),
+                                  cl::desc("Seed precision with --quantized"),
+                                  cl::cat(category));
+static cl::opt<unsigned>
+    parentBits("parent-bits", cl::init(4),
+               cl::desc("Parent precision with --quantized"),
+               cl::cat(category));
 // Tests lower it to exercise sharding on small models.
 static cl::opt<uint64_t>
     shardSize("shard-size", cl::init(4'000'000'000ull), cl::Hidden,
@@ -191,6 +206,42 @@ static SafeTensorsWriter::Generator generatorFor(StringRef name, Init init) {
   };
 }
 
+/// Random bit-planes [parent][rows][rowBytes]: random bytes, pad bits 0.
+static SafeTensorsWriter::Generator planesFor(StringRef name, int64_t cols) {
+  uint64_t tensorSeed = hashName(name) ^ (seed * 0x9e3779b97f4a7c15ull);
+  int64_t rowBytes = (cols + 7) / 8;
+  uint8_t lastMask = cols % 8 ? uint8_t((1u << (cols % 8)) - 1) : 0xff;
+  return [=](uint64_t byteOffset, MutableArrayRef<uint8_t> chunk) {
+    parallelFor(0, chunk.size(), [&](size_t i) {
+      uint64_t index = byteOffset + i;
+      uint64_t state = tensorSeed ^ (index * 0xd1b54a32d192ed03ull);
+      uint8_t byte = uint8_t(splitmix64(state));
+      if (int64_t(index % rowBytes) == rowBytes - 1)
+        byte &= lastMask;
+      chunk[i] = byte;
+    });
+  };
+}
+
+/// Random lookup tables [rows][2^bits]: each row's entries sorted, within
+/// +-0.05 (the range of trained weights).
+static SafeTensorsWriter::Generator lutFor(StringRef name, unsigned bits) {
+  uint64_t tensorSeed = hashName(name) ^ (seed * 0x9e3779b97f4a7c15ull);
+  size_t entries = size_t(1) << bits;
+  return [=](uint64_t byteOffset, MutableArrayRef<uint8_t> chunk) {
+    parallelFor(0, chunk.size() / 2, [&](size_t i) {
+      uint64_t element = byteOffset / 2 + i;
+      uint64_t state = tensorSeed ^ ((element / entries) * 0xd1b54a32d192ed03ull);
+      SmallVector<float, 256> row(entries);
+      for (float &v : row)
+        v = (float(splitmix64(state) >> 40) / float(1 << 24) - 0.5f) * 0.1f;
+      llvm::sort(row);
+      support::endian::write16le(chunk.data() + 2 * i,
+                                 floatToHalf(row[element % entries]));
+    });
+  };
+}
+
 static Init initFor(StringRef name) {
   if (name.ends_with("norm.weight"))
     return Init::Ones;
@@ -238,7 +289,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "pmpd-synth: write a Hugging Face model directory with random fp16 "
-      "weights in the shape of a known model\n");
+      "weights (or, with --quantized, packed any-precision projections) in "
+      "the shape of a known model\n");
 
   std::optional<ModelConfig> config = shapeConfig(shapeName);
   if (!config)
@@ -262,20 +314,56 @@ int main(int argc, char **argv) {
   std::vector<SafeTensorsWriter> shards(1);
   std::vector<uint64_t> shardBytes(1, 0);
   std::vector<std::pair<std::string, size_t>> placement;
+  if (quantized && (seedBits < 2 || parentBits > 8 || seedBits > parentBits))
+    return fail("need 2 <= --seed-bits <= --parent-bits <= 8");
+  // The tensors to write: each expected tensor, except that with --quantized
+  // a projection becomes its planes and one table per width.
+  struct Planned {
+    std::string name;
+    DType dtype;
+    SmallVector<int64_t> shape;
+    SafeTensorsWriter::Generator generator;
+  };
+  std::vector<Planned> planned;
   for (const TensorSpec &spec : expectedTensors(*config)) {
-    uint64_t bytes = 2;
-    for (int64_t d : spec.shape)
+    StringRef name = spec.name;
+    if (quantized && name.starts_with("model.layers.") &&
+        name.ends_with("_proj.weight")) {
+      std::string prefix = name.drop_back(strlen(".weight")).str();
+      int64_t rows = spec.shape[0], cols = spec.shape[1];
+      planned.push_back({prefix + ".qweight.planes", DType::U8,
+                         {int64_t(parentBits), rows, (cols + 7) / 8},
+                         planesFor(prefix + ".qweight.planes", cols)});
+      for (unsigned b = seedBits; b <= parentBits; ++b) {
+        std::string lut = prefix + ".qweight.lut" + std::to_string(b);
+        planned.push_back({lut, DType::F16, {rows, int64_t(1) << b},
+                           lutFor(lut, b)});
+      }
+      continue;
+    }
+    planned.push_back({spec.name, DType::F16, spec.shape,
+                       generatorFor(spec.name, initFor(spec.name))});
+  }
+  for (const Planned &tensor : planned) {
+    uint64_t bytes = dtypeSize(tensor.dtype);
+    for (int64_t d : tensor.shape)
       bytes *= uint64_t(d);
     if (shardBytes.back() && shardBytes.back() + bytes > shardSize) {
       shards.emplace_back();
       shardBytes.push_back(0);
     }
-    shards.back().addGeneratedTensor(
-        spec.name, DType::F16, spec.shape,
-        generatorFor(spec.name, initFor(spec.name)));
+    shards.back().addGeneratedTensor(tensor.name, tensor.dtype, tensor.shape,
+                                     tensor.generator);
     shards.back().addMetadata("format", "pt");
+    if (quantized) {
+      shards.back().addMetadata("pmpd.format", "any-precision");
+      shards.back().addMetadata("pmpd.layout_version", "1");
+      shards.back().addMetadata("pmpd.seed_bits", std::to_string(seedBits));
+      shards.back().addMetadata("pmpd.parent_bits",
+                                std::to_string(parentBits));
+    }
     shardBytes.back() += bytes;
-    placement.push_back({spec.name, shards.size() - 1});
+    placement.push_back({tensor.name, shards.size() - 1});
   }
 
   uint64_t totalData = 0;

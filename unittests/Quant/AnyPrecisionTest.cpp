@@ -193,18 +193,6 @@ TEST(AnyPrecisionTest, RoundToNearestHandCase) {
   EXPECT_EQ(q, std::vector<float>({0, 3, 1, 3}));
 }
 
-TEST(AnyPrecisionTest, RandomWeightsHaveTheFormat) {
-  AnyPrecisionWeight q = randomAnyPrecision(5, 21, 2, 4, 9);
-  EXPECT_EQ(q.planes.size(), 4u * 5u * 3u);
-  EXPECT_EQ(q.luts.size(), 3u);
-  for (size_t i = 2; i < q.planes.size(); i += 3)
-    EXPECT_EQ(q.planes[i] & ~0x1f, 0) << "pad bits must be 0";
-  for (int64_t r = 0; r < 5; ++r) // Tables are sorted.
-    for (int i = 1; i < 16; ++i)
-      EXPECT_LE(halfToFloat(q.luts[2][r * 16 + i - 1]),
-                halfToFloat(q.luts[2][r * 16 + i]));
-}
-
 TEST(AnyPrecisionTest, Errors) {
   AnyPrecisionOptions options;
   std::vector<float> w(8, 1.0f);

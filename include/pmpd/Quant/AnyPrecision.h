@@ -65,12 +65,6 @@ quantizeAnyPrecision(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
                      llvm::ArrayRef<float> importance,
                      const AnyPrecisionOptions &options);
 
-/// Random codes and sorted random per-row tables: a packed weight with the
-/// shape and storage of a real one, for speed benchmarks.
-AnyPrecisionWeight randomAnyPrecision(int64_t rows, int64_t cols,
-                                      unsigned seedBits, unsigned parentBits,
-                                      uint64_t seed);
-
 /// The baseline: asymmetric round-to-nearest with one fp16 scale and one
 /// `bits`-bit zero point per group of `groupSize` columns; returns the
 /// dequantized matrix.
