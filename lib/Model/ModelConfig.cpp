@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Model/ModelConfig.h"
+#include "pmpd/Support/JSONKind.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -46,23 +47,6 @@ static StringRef modelTypeOf(ModelArch arch) {
   llvm_unreachable("unknown architecture");
 }
 
-static const char *jsonKind(const json::Value &v) {
-  switch (v.kind()) {
-  case json::Value::Null:
-    return "null";
-  case json::Value::Boolean:
-    return "a boolean";
-  case json::Value::Number:
-    return "a number";
-  case json::Value::String:
-    return "a string";
-  case json::Value::Array:
-    return "an array";
-  case json::Value::Object:
-    return "an object";
-  }
-  return "?";
-}
 
 namespace {
 /// Typed access to the fields of one JSON object, with errors in the form

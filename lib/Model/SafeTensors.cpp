@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Model/SafeTensors.h"
+#include "pmpd/Support/JSONKind.h"
 #include "pmpd/Support/Half.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -109,23 +110,6 @@ static Error fail(StringRef path, const Twine &problem) {
   return createStringError(inconvertibleErrorCode(), path + ": " + problem);
 }
 
-static const char *jsonKind(const json::Value &v) {
-  switch (v.kind()) {
-  case json::Value::Null:
-    return "null";
-  case json::Value::Boolean:
-    return "a boolean";
-  case json::Value::Number:
-    return "a number";
-  case json::Value::String:
-    return "a string";
-  case json::Value::Array:
-    return "an array";
-  case json::Value::Object:
-    return "an object";
-  }
-  return "?";
-}
 
 namespace {
 /// A header entry after its fields have been type-checked, before its offsets

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Runtime/Session.h"
+#include "pmpd/Runtime/MemRefDescriptor.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -21,30 +22,10 @@ using namespace pmpd;
 
 namespace {
 
-template <typename T, int N> struct MemRef {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
-
-template <typename T, int N>
-MemRef<T, N> contiguous(T *data, const int64_t (&sizes)[N]) {
-  MemRef<T, N> m{data, data, 0, {}, {}};
-  int64_t stride = 1;
-  for (int i = N - 1; i >= 0; --i) {
-    m.sizes[i] = sizes[i];
-    m.strides[i] = stride;
-    stride *= sizes[i];
-  }
-  return m;
-}
-
-using Tokens = MemRef<int64_t, 1>;
-using Cache = MemRef<float, 4>;
-using Bytes = MemRef<uint8_t, 1>;
-using Logits = MemRef<float, 2>;
+using Tokens = MemRefDescriptor<int64_t, 1>;
+using Cache = MemRefDescriptor<float, 4>;
+using Bytes = MemRefDescriptor<uint8_t, 1>;
+using Logits = MemRefDescriptor<float, 2>;
 
 struct DecodeResult {
   Logits logits;
@@ -129,12 +110,12 @@ Session::prefill(llvm::ArrayRef<int64_t> ids) {
                        llvm::Twine(c.vocabSize) + ")");
   int64_t cacheSizes[4] = {c.numLayers, info.cachePositions, c.numKVHeads,
                            c.headDim};
-  Tokens tokenDesc = contiguous(tokens.data(), {int64_t(tokens.size())});
-  Cache k = contiguous(kCache.data(), cacheSizes);
-  Cache v = contiguous(vCache.data(), cacheSizes);
+  Tokens tokenDesc = contiguousMemRef(tokens.data(), {int64_t(tokens.size())});
+  Cache k = contiguousMemRef(kCache.data(), cacheSizes);
+  Cache v = contiguousMemRef(vCache.data(), cacheSizes);
   auto *bytes = reinterpret_cast<uint8_t *>(
       const_cast<char *>(weights->getBufferStart()));
-  Bytes weightDesc = contiguous(bytes, {int64_t(weights->getBufferSize())});
+  Bytes weightDesc = contiguousMemRef(bytes, {int64_t(weights->getBufferSize())});
   Logits out;
   reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &k, &v,
                                          &weightDesc);
@@ -161,12 +142,12 @@ llvm::Expected<llvm::ArrayRef<float>> Session::decode(int64_t id, int64_t step,
   int64_t cacheSizes[4] = {c.numLayers, info.cachePositions, c.numKVHeads,
                            c.headDim};
   int64_t token = id;
-  Tokens tokenDesc = contiguous(&token, {1});
-  Cache k = contiguous(kCache.data(), cacheSizes);
-  Cache v = contiguous(vCache.data(), cacheSizes);
+  Tokens tokenDesc = contiguousMemRef(&token, {1});
+  Cache k = contiguousMemRef(kCache.data(), cacheSizes);
+  Cache v = contiguousMemRef(vCache.data(), cacheSizes);
   auto *bytes = reinterpret_cast<uint8_t *>(
       const_cast<char *>(weights->getBufferStart()));
-  Bytes weightDesc = contiguous(bytes, {int64_t(weights->getBufferSize())});
+  Bytes weightDesc = contiguousMemRef(bytes, {int64_t(weights->getBufferSize())});
   DecodeResult out;
   reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached, &k, &v,
                                        &weightDesc);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Runtime/MemRefDescriptor.h"
 #include "pmpd/Support/Half.h"
 #include "pmpd/Target/CPU/CPUTarget.h"
 
@@ -28,13 +29,7 @@ using namespace pmpd;
 
 namespace {
 
-template <typename T, int N> struct MemRef {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
+template <typename T, int N> using MemRef = MemRefDescriptor<T, N>;
 
 // y = (x * norm) W^T at 3 bits of a 4-bit packed 16x32 weight, plus the
 // decode precision of a step. Weights file: planes at 0 (4 x 16 x 4 bytes),
