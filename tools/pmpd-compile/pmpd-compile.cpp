@@ -136,6 +136,14 @@ static Error bindAndLower(mlir::ModuleOp module, const HFModel &model,
 /// Writes the artifact directory: weights, library, tokenizer, manifest.
 static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
                            StringRef dir, mlir::TimingScope &timing) {
+  // Fail before the expensive work if the artifact cannot be completed.
+  SmallString<256> tokenizer(model.dir());
+  sys::path::append(tokenizer, "tokenizer.json");
+  if (!sys::fs::exists(tokenizer))
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: no tokenizer.json, which an artifact needs "
+                             "(pmpd-synth takes one with --tokenizer FILE)",
+                             model.dir().str().c_str());
   if (std::error_code ec = sys::fs::create_directories(dir))
     return createStringError(ec, "cannot create %s: %s", dir.str().c_str(),
                              ec.message().c_str());
@@ -173,8 +181,6 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
       return error;
     sys::fs::remove(object);
   }
-  SmallString<256> tokenizer(model.dir());
-  sys::path::append(tokenizer, "tokenizer.json");
   if (std::error_code ec =
           sys::fs::copy_file(tokenizer, path(manifest.tokenizerFile)))
     return createStringError(ec, "cannot copy %s: %s", tokenizer.c_str(),
