@@ -258,12 +258,8 @@ static Error writePacked(const HFModel &model, ArrayRef<Quantized> packed,
 static Error writeDequantized(const HFModel &model,
                               ArrayRef<Quantized> packed, unsigned bits,
                               StringRef dir) {
-  std::string saved = outDir;
-  outDir = dir.str();
-  Error copied = copyModelFiles(dir);
-  outDir = saved;
-  if (copied)
-    return copied;
+  if (Error error = copyModelFiles(dir))
+    return error;
   SafeTensorsWriter writer;
   std::set<std::string> replaced;
   for (const Quantized &q : packed) {
@@ -359,18 +355,19 @@ int main(int argc, char **argv) {
       if (!weight)
         return fail(q.prefix + ": " + toString(weight.takeError()));
       q.weight = std::move(*weight);
+      // The weighted energy of the weights: errors are reported relative to it.
+      double energy = weightedSquaredError(
+          *source, std::vector<float>(source->size(), 0.0f), q.rows, q.cols,
+          importance);
+      double n = double(q.rows) * q.cols;
       for (unsigned b = seedBits; b <= parentBits; ++b) {
         ReportCell &cell = report[{q.layer, b}];
-        std::vector<float> ap = q.weight.dequantize(b);
-        std::vector<float> rtn = roundToNearest(*source, q.rows, q.cols, b);
-        std::vector<float> zero(source->size(), 0.0f);
-        cell.apError +=
-            weightedSquaredError(*source, ap, q.rows, q.cols, importance);
-        cell.rtnError +=
-            weightedSquaredError(*source, rtn, q.rows, q.cols, importance);
-        cell.reference +=
-            weightedSquaredError(*source, zero, q.rows, q.cols, importance);
-        double n = double(q.rows) * q.cols;
+        cell.apError += weightedSquaredError(*source, q.weight.dequantize(b),
+                                             q.rows, q.cols, importance);
+        cell.rtnError += weightedSquaredError(
+            *source, roundToNearest(*source, q.rows, q.cols, b), q.rows,
+            q.cols, importance);
+        cell.reference += energy;
         cell.apBits += q.weight.bitsPerWeight(b) * n;
         cell.rtnBits += roundToNearestBitsPerWeight(b) * n;
         cell.weights += n;
