@@ -14,9 +14,8 @@
 #include "llvm/Support/Parallel.h"
 
 #include <algorithm>
-#include <functional>
+#include <cassert>
 #include <cmath>
-#include <numeric>
 
 using namespace pmpd;
 
@@ -35,6 +34,7 @@ unsigned AnyPrecisionWeight::code(unsigned bits, int64_t row,
 }
 
 std::vector<float> AnyPrecisionWeight::dequantize(unsigned bits) const {
+  assert(bits >= seedBits && bits <= parentBits && "no table for this width");
   std::vector<float> out(rows * cols);
   const std::vector<uint16_t> &lut = luts[bits - seedBits];
   int64_t entries = int64_t(1) << bits;
@@ -49,29 +49,21 @@ double AnyPrecisionWeight::bitsPerWeight(unsigned bits) const {
   return bits + double(int64_t(16) << bits) / cols;
 }
 
-void AnyPrecisionWeight::addTensors(SafeTensorsWriter &writer,
-                                    llvm::StringRef prefix) const {
-  writer.addTensor((prefix + ".qweight.planes").str(), DType::U8,
-                   {int64_t(parentBits), rows, rowBytes()}, planes);
-  for (unsigned b = seedBits; b <= parentBits; ++b) {
-    const std::vector<uint16_t> &lut = luts[b - seedBits];
-    writer.addTensor(
-        (prefix + ".qweight.lut" + llvm::Twine(b)).str(), DType::F16,
-        {rows, int64_t(1) << b},
-        llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(lut.data()),
-                                lut.size() * 2));
-  }
-}
-
 namespace {
 
 /// One row's values in ascending order with prefix sums of the weights.
 class SortedRow {
 public:
   SortedRow(const float *w, const float *h, int64_t n) : order(n) {
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return w[a] < w[b]; });
+    // Ties keep column order, so the result does not depend on the sort
+    // algorithm; sorting the pairs themselves is faster than sorting indices
+    // through the row.
+    std::vector<std::pair<float, int64_t>> keyed(n);
+    for (int64_t i = 0; i < n; ++i)
+      keyed[i] = {w[i], i};
+    std::sort(keyed.begin(), keyed.end());
+    for (int64_t i = 0; i < n; ++i)
+      order[i] = keyed[i].second;
     values.resize(n);
     sumH.assign(n + 1, 0.0);
     sumHW.assign(n + 1, 0.0);
@@ -111,7 +103,6 @@ public:
     return s / (b - a);
   }
 
-
 private:
   std::vector<int64_t> order;
   std::vector<double> values, sumH, sumHW, sumHWW;
@@ -120,10 +111,51 @@ private:
 /// Boundaries b[0] = 0 <= b[1] <= ... <= b[k] = n of k intervals.
 using Boundaries = std::vector<int64_t>;
 
+/// One layer of the dynamic programme: current[i] is the least cost of
+/// covering [0, i) with one interval more than `previous` allows, and
+/// argmin[i] where that last interval starts.
+class SeedLayer {
+public:
+  SeedLayer(const SortedRow &row, const std::vector<double> &previous,
+            std::vector<double> &current, std::vector<int64_t> &argmin)
+      : row(row), previous(previous), current(current), argmin(argmin) {}
+
+  /// Fills current[lo..hi] knowing their argmins lie in [optLo, optHi]
+  /// (the argmin is monotone in i for 1-D k-means). Ties go to the smallest
+  /// start, which keeps the result independent of evaluation order.
+  void solve(int64_t lo, int64_t hi, int64_t optLo, int64_t optHi) {
+    while (lo <= hi) {
+      int64_t mid = (lo + hi) / 2;
+      double best = INFINITY;
+      int64_t bestM = optLo;
+      for (int64_t m = optLo, e = std::min(mid, optHi); m <= e; ++m) {
+        double c = previous[m] + row.cost(m, mid);
+        if (c < best) {
+          best = c;
+          bestM = m;
+        }
+      }
+      current[mid] = best;
+      argmin[mid] = bestM;
+      // Recurse on the left half, loop on the right.
+      solve(lo, mid - 1, optLo, bestM);
+      lo = mid + 1;
+      optLo = bestM;
+    }
+  }
+
+private:
+  const SortedRow &row;
+  const std::vector<double> &previous;
+  std::vector<double> &current;
+  std::vector<int64_t> &argmin;
+};
+
 /// The seed clustering: the optimal `clusters` intervals of the sorted row
 /// (globally optimal weighted 1-D k-means), by dynamic programming over the
 /// last boundary with the divide-and-conquer speed-up that the monotone
-/// optimal boundaries of 1-D k-means allow: O(k n log n).
+/// optimal boundaries of 1-D k-means allow: O(k n log n). Lloyd's algorithm
+/// would only find a local optimum, at no lower cost for these row lengths.
 Boundaries seedClusters(const SortedRow &row, unsigned clusters) {
   int64_t n = row.size();
   std::vector<double> previous(n + 1), current(n + 1);
@@ -133,28 +165,7 @@ Boundaries seedClusters(const SortedRow &row, unsigned clusters) {
   for (int64_t i = 0; i <= n; ++i)
     previous[i] = row.cost(0, i);
   for (unsigned j = 1; j < clusters; ++j) {
-    std::vector<int64_t> &arg = argmins[j];
-    // Fills current[lo..hi] knowing their argmins lie in [optLo, optHi].
-    std::function<void(int64_t, int64_t, int64_t, int64_t)> solve =
-        [&](int64_t lo, int64_t hi, int64_t optLo, int64_t optHi) {
-          if (lo > hi)
-            return;
-          int64_t mid = (lo + hi) / 2;
-          double best = INFINITY;
-          int64_t bestM = optLo;
-          for (int64_t m = optLo; m <= std::min(mid, optHi); ++m) {
-            double c = previous[m] + row.cost(m, mid);
-            if (c < best) {
-              best = c;
-              bestM = m;
-            }
-          }
-          current[mid] = best;
-          arg[mid] = bestM;
-          solve(lo, mid - 1, optLo, bestM);
-          solve(mid + 1, hi, bestM, optHi);
-        };
-    solve(0, n, 0, n);
+    SeedLayer(row, previous, current, argmins[j]).solve(0, n, 0, n);
     std::swap(previous, current);
   }
   Boundaries bounds(clusters + 1);
@@ -190,8 +201,7 @@ void quantizeRow(const float *w, const float *h, int64_t cols,
                  AnyPrecisionWeight &out) {
   SortedRow sorted(w, h, cols);
   unsigned s = options.seedBits, p = options.parentBits;
-  std::vector<Boundaries> levels = {
-      seedClusters(sorted, 1u << s)};
+  std::vector<Boundaries> levels = {seedClusters(sorted, 1u << s)};
   for (unsigned b = s + 1; b <= p; ++b)
     levels.push_back(splitAll(sorted, levels.back()));
 
@@ -295,8 +305,8 @@ std::vector<float> pmpd::roundToNearest(llvm::ArrayRef<float> w, int64_t rows,
       }
       float zero = std::min(levels, std::max(0.0f, std::round(-lo / scale)));
       for (int64_t c = g; c < end; ++c) {
-        float q = std::min(levels,
-                           std::max(0.0f, std::round(src[c] / scale) + zero));
+        float q =
+            std::min(levels, std::max(0.0f, std::round(src[c] / scale) + zero));
         out[r * cols + c] = (q - zero) * scale;
       }
     }
@@ -315,11 +325,13 @@ double pmpd::weightedSquaredError(llvm::ArrayRef<float> w,
   double err = 0;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      double h = importance.empty()                   ? 1.0
-                 : int64_t(importance.size()) == cols ? importance[c]
-                                                       : importance[r * cols + c];
+      double h = importance.empty() ? 1.0
+                 : int64_t(importance.size()) == cols
+                     ? importance[c]
+                     : importance[r * cols + c];
       double d = double(w[r * cols + c]) - q[r * cols + c];
       err += h * d * d;
     }
   return err;
 }
+

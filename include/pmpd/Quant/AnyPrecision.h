@@ -13,6 +13,11 @@
 //   lut<b>: fp16 [rows][2^b] for every b in [s, p]: the b-bit codebook.
 // In a safetensors file under a prefix (the HF tensor name without
 // ".weight"): "<prefix>.qweight.planes" and "<prefix>.qweight.lut<b>".
+// A b-bit weight (r, c) is halfToFloat(lut<b>[r][code_b(r, c)]), where
+// code_b is the number whose bits, most significant first, are bit c of row
+// r of planes 0..b-1. Tables are indexed by code, and codes are ordered like
+// their centroids (cluster i of width b covers smaller values than cluster
+// i + 1), though readers need not rely on that.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +27,7 @@
 #include "pmpd/Model/SafeTensors.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -54,6 +60,23 @@ struct AnyPrecisionWeight {
   /// Adds "<prefix>.qweight.planes" and "<prefix>.qweight.lut<b>".
   void addTensors(SafeTensorsWriter &writer, llvm::StringRef prefix) const;
 };
+
+/// Finds a tensor by name; nullptr when there is none.
+using TensorLookup =
+    llvm::function_ref<const TensorView *(llvm::StringRef name)>;
+
+/// Rebuilds the packed weight under `prefix` from its tensors, the inverse
+/// of AnyPrecisionWeight::addTensors. The planes give the rows and the parent
+/// bits; the seed is the narrowest width whose table is there. `cols` is
+/// needed because the planes hold it only rounded up to bytes. Errors name the
+/// tensor: a missing one, a wrong dtype or shape, bits outside [2, 8], a
+/// non-zero pad bit, a table entry that is not finite.
+llvm::Expected<AnyPrecisionWeight>
+readAnyPrecision(TensorLookup lookup, llvm::StringRef prefix, int64_t cols);
+/// The same for the tensors of one file; errors also name the file.
+llvm::Expected<AnyPrecisionWeight> readAnyPrecision(const SafeTensorsFile &file,
+                                                    llvm::StringRef prefix,
+                                                    int64_t cols);
 
 /// Quantizes `w`, row-major [rows][cols], weighting the squared error of
 /// element (r, c) by importance[c] (per column, size cols), or by
