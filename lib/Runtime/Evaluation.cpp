@@ -94,11 +94,10 @@ void score(llvm::ArrayRef<float> logits, int64_t next,
 
 } // namespace
 
-llvm::Expected<ScheduledPerplexity>
-pmpd::evaluateScheduledPerplexity(Session &session,
-                                  llvm::ArrayRef<std::vector<int64_t>> docs,
-                                  const ScheduledPerplexityOptions &options,
-                                  Session *reference) {
+llvm::Expected<ScheduledPerplexity> pmpd::evaluateScheduledPerplexity(
+    Session &session, llvm::ArrayRef<std::vector<int64_t>> docs,
+    const ScheduledPerplexityOptions &options, Session *reference,
+    const std::function<void()> &onDocument) {
   ScheduledPerplexity result;
   int64_t vocab = session.vocabSize();
   for (const std::vector<int64_t> &doc : docs) {
@@ -142,6 +141,8 @@ pmpd::evaluateScheduledPerplexity(Session &session,
       score(stepLogits, ids[p + 1], stepRef, result);
     }
     result.documents += 1;
+    if (onDocument)
+      onDocument();
   }
   return result;
 }

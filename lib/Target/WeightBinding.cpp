@@ -2,6 +2,7 @@
 
 #include "pmpd/Target/WeightBinding.h"
 #include "pmpd/Support/Half.h"
+#include "pmpd/Support/Progress.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -111,7 +112,11 @@ llvm::Error pmpd::writeWeightsFile(ModuleOp module, const HFModel &model,
           });
     }
   }
-  return writer.write(path);
+  ProgressBar progress("weights", writer.fileSize(), /*bytes=*/true);
+  llvm::Error error =
+      writer.write(path, [&](uint64_t n) { progress.advance(n); });
+  progress.finish();
+  return error;
 }
 
 llvm::Error pmpd::bindWeights(ModuleOp module, const SafeTensorsFile &file) {

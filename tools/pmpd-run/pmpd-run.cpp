@@ -11,6 +11,7 @@
 #include "pmpd/Runtime/Generation.h"
 #include "pmpd/Runtime/Kernels.h"
 #include "pmpd/Runtime/Session.h"
+#include "pmpd/Support/Progress.h"
 #include "pmpd/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -227,8 +228,11 @@ static int runPerplexity(Session &session) {
   }
   ScheduledPerplexityOptions options;
   options.prefillPositions = pplPrefill;
-  auto result =
-      evaluateScheduledPerplexity(session, *docs, options, reference.get());
+  ProgressBar progress("perplexity", docs->size());
+  auto result = evaluateScheduledPerplexity(session, *docs, options,
+                                            reference.get(),
+                                            [&] { progress.advance(1); });
+  progress.finish();
   if (!result)
     return fail(toString(result.takeError()));
   if (jsonOutput) {

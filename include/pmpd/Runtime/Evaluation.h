@@ -17,6 +17,8 @@
 
 #include "llvm/Support/JSON.h"
 
+#include <functional>
+
 namespace pmpd {
 
 struct ScheduledPerplexityOptions {
@@ -47,11 +49,11 @@ tokenizeDocuments(llvm::StringRef path, const Tokenizer &tokenizer,
                   int64_t maxDocs, int64_t maxLength = 512,
                   int64_t minLength = 32);
 
-llvm::Expected<ScheduledPerplexity>
-evaluateScheduledPerplexity(Session &session,
-                            llvm::ArrayRef<std::vector<int64_t>> docs,
-                            const ScheduledPerplexityOptions &options,
-                            Session *reference = nullptr);
+/// `onDocument`, when given, is called after each document (progress).
+llvm::Expected<ScheduledPerplexity> evaluateScheduledPerplexity(
+    Session &session, llvm::ArrayRef<std::vector<int64_t>> docs,
+    const ScheduledPerplexityOptions &options, Session *reference = nullptr,
+    const std::function<void()> &onDocument = nullptr);
 
 } // namespace pmpd
 

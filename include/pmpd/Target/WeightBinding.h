@@ -26,8 +26,9 @@ llvm::SmallVector<std::string> dataTensorNames(WeightOp weight);
 
 /// Writes the tensors of every pmpd.weight of `module`, taken from `model`,
 /// to a safetensors file at `path` (fp16 tensors converted from bf16/f32
-/// where the source has them). Errors name a tensor that is missing or whose
-/// shape or dtype cannot serve its declaration.
+/// where the source has them), with a progress bar on a terminal. Errors name
+/// a tensor that is missing or whose shape or dtype cannot serve its
+/// declaration.
 llvm::Error writeWeightsFile(mlir::ModuleOp module, const HFModel &model,
                              llvm::StringRef path);
 
