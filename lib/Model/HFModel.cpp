@@ -104,14 +104,6 @@ static Error fail(const Twine &where, const Twine &problem) {
   return createStringError(inconvertibleErrorCode(), where + ": " + problem);
 }
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  raw_string_ostream os(s);
-  interleave(shape, os, ", ");
-  os << "]";
-  return s;
-}
-
 static std::string joinPath(StringRef dir, StringRef name) {
   SmallString<256> path(dir);
   sys::path::append(path, name);

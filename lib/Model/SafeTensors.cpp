@@ -179,7 +179,7 @@ static Expected<RawEntry> parseEntry(StringRef path, StringRef name,
   return entry;
 }
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
+std::string shapeString(ArrayRef<int64_t> shape) {
   std::string s = "[";
   llvm::raw_string_ostream os(s);
   llvm::interleave(shape, os, ", ");

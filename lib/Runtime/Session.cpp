@@ -87,75 +87,80 @@ Session::~Session() {
     dlclose(library);
 }
 
-llvm::Error Session::checkRoom(int64_t tokens) const {
-  if (tokens <= 0)
+llvm::Error Session::checkTokens(llvm::ArrayRef<int64_t> ids) const {
+  if (ids.empty())
     return makeError("no tokens to run");
-  if (cached + tokens > info.cachePositions)
+  if (cached + int64_t(ids.size()) > info.cachePositions)
     return makeError("the KV cache holds " + llvm::Twine(info.cachePositions) +
-                     " positions; " + llvm::Twine(cached) +
-                     " are used and " + llvm::Twine(tokens) + " more do not fit");
+                     " positions; " + llvm::Twine(cached) + " are used and " +
+                     llvm::Twine(ids.size()) + " more do not fit");
+  for (int64_t id : ids)
+    if (id < 0 || id >= info.model.vocabSize)
+      return makeError("token id " + llvm::Twine(id) +
+                       " is outside the vocabulary [0, " +
+                       llvm::Twine(info.model.vocabSize) + ")");
   return llvm::Error::success();
+}
+
+namespace {
+/// What every entry point reads besides its tokens: the caches and weights.
+struct StateDescriptors {
+  Cache k, v;
+  Bytes weights;
+};
+
+/// Copies `out` (rows x vocab, any strides) into `logits` and frees it.
+void takeLogits(Logits &out, std::vector<float> &logits) {
+  int64_t rows = out.sizes[0], cols = out.sizes[1];
+  logits.resize(size_t(rows) * cols);
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t j = 0; j < cols; ++j)
+      logits[t * cols + j] =
+          out.aligned[out.offset + t * out.strides[0] + j * out.strides[1]];
+  free(out.allocated);
+}
+} // namespace
+
+static StateDescriptors describe(const ModelConfig &c, int64_t positions,
+                                 std::vector<float> &kCache,
+                                 std::vector<float> &vCache,
+                                 const llvm::MemoryBuffer &weights) {
+  int64_t cacheSizes[4] = {c.numLayers, positions, c.numKVHeads, c.headDim};
+  auto *bytes =
+      reinterpret_cast<uint8_t *>(const_cast<char *>(weights.getBufferStart()));
+  return {contiguousMemRef(kCache.data(), cacheSizes),
+          contiguousMemRef(vCache.data(), cacheSizes),
+          contiguousMemRef(bytes, {int64_t(weights.getBufferSize())})};
 }
 
 llvm::Expected<llvm::ArrayRef<float>>
 Session::prefill(llvm::ArrayRef<int64_t> ids) {
-  if (llvm::Error error = checkRoom(ids.size()))
+  if (llvm::Error error = checkTokens(ids))
     return std::move(error);
-  const ModelConfig &c = info.model;
   std::vector<int64_t> tokens(ids.begin(), ids.end());
-  for (int64_t id : tokens)
-    if (id < 0 || id >= c.vocabSize)
-      return makeError("token id " + llvm::Twine(id) +
-                       " is outside the vocabulary [0, " +
-                       llvm::Twine(c.vocabSize) + ")");
-  int64_t cacheSizes[4] = {c.numLayers, info.cachePositions, c.numKVHeads,
-                           c.headDim};
   Tokens tokenDesc = contiguousMemRef(tokens.data(), {int64_t(tokens.size())});
-  Cache k = contiguousMemRef(kCache.data(), cacheSizes);
-  Cache v = contiguousMemRef(vCache.data(), cacheSizes);
-  auto *bytes = reinterpret_cast<uint8_t *>(
-      const_cast<char *>(weights->getBufferStart()));
-  Bytes weightDesc = contiguousMemRef(bytes, {int64_t(weights->getBufferSize())});
+  StateDescriptors state =
+      describe(info.model, info.cachePositions, kCache, vCache, *weights);
   Logits out;
-  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &k, &v,
-                                         &weightDesc);
-  size_t count = size_t(out.sizes[0]) * out.sizes[1];
-  logits.resize(count);
-  for (int64_t t = 0; t < out.sizes[0]; ++t)
-    for (int64_t j = 0; j < out.sizes[1]; ++j)
-      logits[t * out.sizes[1] + j] =
-          out.aligned[out.offset + t * out.strides[0] + j * out.strides[1]];
-  free(out.allocated);
+  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &state.k,
+                                         &state.v, &state.weights);
+  takeLogits(out, logits);
   cached += ids.size();
   return llvm::ArrayRef<float>(logits);
 }
 
 llvm::Expected<llvm::ArrayRef<float>> Session::decode(int64_t id, int64_t step,
                                                       unsigned &bits) {
-  if (llvm::Error error = checkRoom(1))
+  if (llvm::Error error = checkTokens(id))
     return std::move(error);
-  const ModelConfig &c = info.model;
-  if (id < 0 || id >= c.vocabSize)
-    return makeError("token id " + llvm::Twine(id) +
-                     " is outside the vocabulary [0, " +
-                     llvm::Twine(c.vocabSize) + ")");
-  int64_t cacheSizes[4] = {c.numLayers, info.cachePositions, c.numKVHeads,
-                           c.headDim};
   int64_t token = id;
   Tokens tokenDesc = contiguousMemRef(&token, {1});
-  Cache k = contiguousMemRef(kCache.data(), cacheSizes);
-  Cache v = contiguousMemRef(vCache.data(), cacheSizes);
-  auto *bytes = reinterpret_cast<uint8_t *>(
-      const_cast<char *>(weights->getBufferStart()));
-  Bytes weightDesc = contiguousMemRef(bytes, {int64_t(weights->getBufferSize())});
+  StateDescriptors state =
+      describe(info.model, info.cachePositions, kCache, vCache, *weights);
   DecodeResult out;
-  reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached, &k, &v,
-                                       &weightDesc);
-  logits.resize(out.logits.sizes[1]);
-  for (int64_t j = 0; j < out.logits.sizes[1]; ++j)
-    logits[j] = out.logits.aligned[out.logits.offset +
-                                   j * out.logits.strides[1]];
-  free(out.logits.allocated);
+  reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached,
+                                       &state.k, &state.v, &state.weights);
+  takeLogits(out.logits, logits);
   bits = unsigned(out.bits);
   ++cached;
   return llvm::ArrayRef<float>(logits);

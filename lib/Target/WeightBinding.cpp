@@ -48,13 +48,6 @@ SmallVector<TensorNeed> tensorNeeds(WeightOp weight) {
   return {{dtype, SmallVector<int64_t>(tensor.getShape())}};
 }
 
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 bool isFloat(DType d) {
   return d == DType::F16 || d == DType::BF16 || d == DType::F32;
 }

@@ -41,14 +41,6 @@ static int fail(Error err) {
   return 1;
 }
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  raw_string_ostream os(s);
-  interleave(shape, os, ", ");
-  os << "]";
-  return s;
-}
-
 static void printConfig(raw_ostream &os, const ModelConfig &c) {
   os << "architecture: " << c.architecture << "\n"
      << "hidden_size: " << c.hiddenSize << "\n"

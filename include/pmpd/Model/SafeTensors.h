@@ -43,6 +43,9 @@ struct TensorView {
   int64_t numElements() const;
 };
 
+/// "[2, 3]": how every error message writes a shape.
+std::string shapeString(llvm::ArrayRef<int64_t> shape);
+
 /// The tensor as fp32. F16, BF16 and F32 are converted; other dtypes are an
 /// error naming the tensor.
 llvm::Expected<std::vector<float>> toFloat32(const TensorView &tensor);

@@ -48,7 +48,8 @@ public:
 
 private:
   Session() = default;
-  llvm::Error checkRoom(int64_t tokens) const;
+  /// `ids` fit in the cache and are in the vocabulary.
+  llvm::Error checkTokens(llvm::ArrayRef<int64_t> ids) const;
 
   Manifest info;
   std::unique_ptr<llvm::MemoryBuffer> weights;
