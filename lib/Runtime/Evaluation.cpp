@@ -14,6 +14,9 @@ double ScheduledPerplexity::perplexity() const {
 double ScheduledPerplexity::meanKL() const {
   return compared ? totalKL / compared : 0.0;
 }
+double ScheduledPerplexity::averageDecodeBits() const {
+  return decodeSteps ? double(decodeBitsSum) / decodeSteps : 0.0;
+}
 double ScheduledPerplexity::top1Agreement() const {
   return compared ? double(agreements) / compared : 0.0;
 }
@@ -21,7 +24,9 @@ double ScheduledPerplexity::top1Agreement() const {
 llvm::json::Value ScheduledPerplexity::toJSON() const {
   llvm::json::Object root{{"ppl", perplexity()},
                           {"tokens", tokens},
-                          {"documents", documents}};
+                          {"documents", documents},
+                          {"decode_steps", decodeSteps},
+                          {"average_decode_bits", averageDecodeBits()}};
   if (compared) {
     root["kl"] = meanKL();
     root["top1_agreement"] = top1Agreement();
@@ -129,6 +134,8 @@ llvm::Expected<ScheduledPerplexity> pmpd::evaluateScheduledPerplexity(
       auto step = session.decode(ids[p], p - prefill, bits);
       if (!step)
         return step.takeError();
+      result.decodeSteps += 1;
+      result.decodeBitsSum += bits;
       std::vector<float> stepLogits(step->begin(), step->end());
       std::vector<float> stepRef;
       if (reference) {

@@ -58,6 +58,7 @@ llvm::Error Manifest::write(llvm::StringRef dir) const {
       {"entry_points", Object{{"prefill", prefillEntry},
                               {"decode", decodeEntry}}},
       {"kv_cache_positions", cachePositions},
+      {"scheduler_state", schedulerState},
       {"files", std::move(filesJSON)},
   };
   std::string path = join(dir, kFileName);
@@ -142,6 +143,12 @@ llvm::Expected<Manifest> Manifest::load(llvm::StringRef dir) {
   if (!positions || *positions <= 0)
     return fieldError("kv_cache_positions", "missing or not positive");
   m.cachePositions = *positions;
+  std::optional<int64_t> state = root->getInteger("scheduler_state");
+  if (!state || *state < 0 || *state > kMaxSchedulerState)
+    return fieldError("scheduler_state",
+                      "missing or not an integer in [0, " +
+                          llvm::Twine(kMaxSchedulerState).str() + "]");
+  m.schedulerState = *state;
 
   const Value *model = root->get("model");
   if (!model)

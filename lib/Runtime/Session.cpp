@@ -14,6 +14,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -36,6 +37,10 @@ using PrefillFn = void (*)(Logits *, Tokens *, int64_t, Cache *, Cache *,
                            Bytes *);
 using DecodeFn = void (*)(DecodeResult *, int64_t, Tokens *, int64_t, Cache *,
                           Cache *, Bytes *);
+/// The decode entry of a learned schedule also threads the scheduler state.
+using State = MemRefDescriptor<float, 1>;
+using LearnedDecodeFn = void (*)(DecodeResult *, int64_t, Tokens *, int64_t,
+                                 Cache *, Cache *, State *, Bytes *);
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -79,6 +84,7 @@ llvm::Expected<std::unique_ptr<Session>> Session::open(llvm::StringRef dir) {
                      c.headDim;
   session->kCache.assign(cacheSize, 0.0f);
   session->vCache.assign(cacheSize, 0.0f);
+  session->schedulerState.assign(m.schedulerState, 0.0f);
   return std::move(session);
 }
 
@@ -144,6 +150,8 @@ Session::prefill(llvm::ArrayRef<int64_t> ids) {
   Logits out;
   reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &state.k,
                                          &state.v, &state.weights);
+  // A prefill starts a new decode phase: the schedule starts over.
+  std::fill(schedulerState.begin(), schedulerState.end(), 0.0f);
   takeLogits(out, logits);
   cached += ids.size();
   return llvm::ArrayRef<float>(logits);
@@ -158,8 +166,16 @@ llvm::Expected<llvm::ArrayRef<float>> Session::decode(int64_t id, int64_t step,
   StateDescriptors state =
       describe(info.model, info.cachePositions, kCache, vCache, *weights);
   DecodeResult out;
-  reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached,
-                                       &state.k, &state.v, &state.weights);
+  if (schedulerState.empty()) {
+    reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached,
+                                         &state.k, &state.v, &state.weights);
+  } else {
+    State schedulerDesc = contiguousMemRef(
+        schedulerState.data(), {int64_t(schedulerState.size())});
+    reinterpret_cast<LearnedDecodeFn>(decodeFn)(&out, step, &tokenDesc, cached,
+                                                &state.k, &state.v,
+                                                &schedulerDesc, &state.weights);
+  }
   takeLogits(out.logits, logits);
   bits = unsigned(out.bits);
   ++cached;

@@ -11,12 +11,6 @@ module {
 
 // -----
 
-// expected-error @+1 {{learned schedules are not supported yet}}
-module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 2 from 32], learned = "sched.json">} {
-}
-
-// -----
-
 module attributes {pmpd.schedule = #pmpd.schedule<prefill = 5, decode = [4 from 0]>} {
   // expected-error @+2 {{prefill asks for 5 bits, above the parent of weight @layers.0.q_proj, which serves 2 to 4 bits}}
   // expected-note @+1 {{1 more projection weight cannot serve 5 bits either}}

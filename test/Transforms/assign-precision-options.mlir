@@ -13,7 +13,13 @@
 // RISE: error: invalid schedule 'prefill=4;decode=3@0,4@5': decode precision rises from 3 to 4 bits at step 5; mark the schedule 'nonmonotone' to allow it
 
 // RUN: not %{assign}='schedule=prefill=4;decode=learned:sched.json' 2>&1 | FileCheck %s --check-prefix=LEARNED
-// LEARNED: error: learned schedules are not supported yet; give static thresholds decode=B0@0,B1@S1,... (schedule 'prefill=4;decode=learned:sched.json')
+// LEARNED: error: invalid schedule 'prefill=4;decode=learned:sched.json': sched.json: cannot read the learned scheduler: No such file or directory
+
+// RUN: not %{assign}='schedule=prefill=4;decode=4@0,4@8;learned=sched.json' 2>&1 | FileCheck %s --check-prefix=FLAT
+// FLAT: error: invalid schedule 'prefill=4;decode=4@0,4@8;learned=sched.json': a learned schedule steps down in precision at every stage; stage 1 has 4 bits after 4
+
+// RUN: not %{assign}='schedule=prefill=4;decode=4@0,2@8;learned=' 2>&1 | FileCheck %s --check-prefix=NOFILE
+// NOFILE: error: invalid schedule 'prefill=4;decode=4@0,2@8;learned=': learned= needs the classifier's file
 
 // A schedule different from the recorded one is refused.
 // RUN: %{assign}='schedule=prefill=4;decode=4@0' | not pmpd-opt --mlir-print-op-on-diagnostic=false \

@@ -6,8 +6,8 @@ module {
 
 // -----
 
-// expected-error @+1 {{learned schedules are not supported yet}}
-module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 2 from 32], learned = "sched.json">} {
+// expected-error @+1 {{no-such-scheduler.json: cannot read the learned scheduler: No such file or directory}}
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 2 from 32], learned = "no-such-scheduler.json">} {
 }
 
 // -----

@@ -23,9 +23,9 @@
 // SWITCH-TWICE: error: @decode already exists; pmpd-insert-switch-points creates it
 
 // The pipeline's options reach the passes.
-// RUN: not pmpd-opt %s --mlir-print-op-on-diagnostic=false --pmpd-phase-pipeline='schedule=prefill=4;decode=learned:s.json' 2>&1 \
+// RUN: not pmpd-opt %s --mlir-print-op-on-diagnostic=false --pmpd-phase-pipeline='schedule=prefill=4;decode=learned:no-such.json' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=LEARNED
-// LEARNED: error: learned schedules are not supported yet
+// LEARNED: error: invalid schedule 'prefill=4;decode=learned:no-such.json': no-such.json: cannot read the learned scheduler: No such file or directory
 
 // CHECK-LABEL: module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 8, 2 from 12]>}
 // CHECK-NOT: @layers.1.unused

@@ -7,13 +7,6 @@ module {
 
 // -----
 
-// expected-error @+1 {{learned schedules are not supported yet}}
-module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 2 from 32], learned = "sched.json">} {
-  func.func @forward(%tokens: tensor<?xi64>) { return }
-}
-
-// -----
-
 // Running the pass twice: the second run finds no @forward.
 // expected-error @+1 {{no @forward to specialize}}
 module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0]>} {

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
 #include "pmpd/Dialect/PMPD/IR/ScheduleSpec.h"
 #include "pmpd/Dialect/PMPD/Transforms/Passes.h"
 #include "pmpd/Import/ModelImporter.h"
@@ -68,7 +69,8 @@ static cl::opt<Emit>
 static cl::opt<std::string> schedule(
     "schedule",
     cl::desc("PMPD schedule, e.g. 'prefill=4;decode=4@0,3@64,2@128' (16 = "
-             "fp16). Default: prefill at the parent precision and one step "
+             "fp16), or 'prefill=4;decode=learned:FILE' for a learned "
+             "scheduler (scripts/train_scheduler.py). Default: prefill at the parent precision and one step "
              "down every 64 decode steps to the seed for a packed model; fp16 "
              "throughout for an fp16 model"),
     cl::value_desc("spec"), cl::cat(category));
@@ -89,6 +91,9 @@ static int fail(const Twine &message) {
   WithColor::error(errs(), "pmpd-compile") << message << "\n";
   return 1;
 }
+
+/// The artifact's copy of a learned schedule's classifier.
+static constexpr StringLiteral kSchedulerFile = "scheduler.json";
 
 /// The default schedule: fp16 throughout for an fp16 model; for a packed
 /// one, prefill at the parent precision and decode stepping down one bit
@@ -164,6 +169,17 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
   manifest.cachePositions = model.config().maxPositions;
   auto scheduleAttr = module->getAttrOfType<ScheduleAttr>(
       PMPDDialect::getScheduleAttrName());
+  std::string learnedSource;
+  if (scheduleAttr.isLearned()) {
+    // The artifact keeps its own copy of the classifier it was compiled with.
+    learnedSource = scheduleAttr.getLearned().getValue().str();
+    scheduleAttr = ScheduleAttr::get(
+        module->getContext(), scheduleAttr.getPrefill(),
+        scheduleAttr.getBits(), scheduleAttr.getSteps(),
+        scheduleAttr.getMonotone(),
+        mlir::StringAttr::get(module->getContext(), kSchedulerFile));
+    manifest.schedulerState = LearnedScheduler::kStateSize;
+  }
   manifest.schedule = formatScheduleSpec(scheduleAttr);
   manifest.prefillBits = scheduleAttr.getPrefill();
   SmallVector<unsigned> decodeBits = scheduleAttr.getDistinctDecodeBits();
@@ -185,8 +201,16 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
           sys::fs::copy_file(tokenizer, path(manifest.tokenizerFile)))
     return createStringError(ec, "cannot copy %s: %s", tokenizer.c_str(),
                              ec.message().c_str());
-  for (StringRef name : {manifest.weightsFile, manifest.libraryFile,
-                         manifest.tokenizerFile})
+  SmallVector<StringRef> files{manifest.weightsFile, manifest.libraryFile,
+                               manifest.tokenizerFile};
+  if (!learnedSource.empty()) {
+    if (std::error_code ec =
+            sys::fs::copy_file(learnedSource, path(kSchedulerFile)))
+      return createStringError(ec, "cannot copy %s: %s",
+                               learnedSource.c_str(), ec.message().c_str());
+    files.push_back(kSchedulerFile);
+  }
+  for (StringRef name : files)
     if (Error error = manifest.addFile(dir, name))
       return error;
   return manifest.write(dir);

@@ -240,9 +240,9 @@ static int runPerplexity(Session &session) {
     return 0;
   }
   outs() << formatv("perplexity {0:f3} over {1} predicted tokens in {2} "
-                    "documents ({3})\n",
+                    "documents ({3}; {4:f3} bits per decode step)\n",
                     result->perplexity(), result->tokens, result->documents,
-                    session.manifest().schedule);
+                    session.manifest().schedule, result->averageDecodeBits());
   if (reference)
     outs() << formatv("KL(fp16 || this) {0:f5} nats per token, top-1 "
                       "agreement {1:f2}%\n",

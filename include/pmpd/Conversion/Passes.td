@@ -22,7 +22,10 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
       (`pmpd_linear_f16_f32`), writing a fresh buffer; the kernels come with
       the runtime and are linked into the artifact's library.
     - `pmpd.step_precision` of a static schedule becomes a compare/select
-      chain over the thresholds.
+      chain over the thresholds; of a learned schedule, the classifier's
+      dot products over the state's confidence and entropy and the step,
+      compared with 0 where the state's stage and the step allow the next
+      stage, then a select of the chosen stage's precision.
     - `pmpd.weight` declarations are erased.
     - Float arithmetic may be reassociated and contracted (fast-math
       `reassoc,contract`), so that LLVM vectorizes the reductions of norms
@@ -34,6 +37,7 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
     "::mlir::func::FuncDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 

@@ -31,6 +31,7 @@ struct ArtifactFile {
 struct Manifest {
   static constexpr int64_t kFormatVersion = 1;
   static constexpr llvm::StringLiteral kFileName = "manifest.json";
+  static constexpr int64_t kMaxSchedulerState = 64;
 
   int64_t formatVersion = kFormatVersion;
   std::string target;    // "cpu"
@@ -45,6 +46,9 @@ struct Manifest {
   std::string prefillEntry;  // C-interface symbols of the library.
   std::string decodeEntry;
   int64_t cachePositions = 0; // KV cache: [layers][positions][kv heads][dim].
+  /// f32 elements of scheduler state the decode entry takes and updates in
+  /// place (a learned schedule); 0 when it takes none.
+  int64_t schedulerState = 0;
   std::map<std::string, ArtifactFile> files;
 
   /// Reads and checks `dir`/manifest.json: format version, required fields,

@@ -57,6 +57,8 @@ private:
   void *prefillFn = nullptr;
   void *decodeFn = nullptr;
   std::vector<float> kCache, vCache, logits;
+  /// What a learned schedule's decode entry carries between steps.
+  std::vector<float> schedulerState;
   int64_t cached = 0;
 };
 

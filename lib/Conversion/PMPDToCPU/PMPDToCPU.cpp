@@ -215,20 +215,74 @@ void LowerToCPU::lowerGetWeight(GetWeightOp op, WeightOp weight) {
   op.erase();
 }
 
+/// The stage a learned schedule runs `op`'s step at: the state's stage, or
+/// the next one when its first step is reached and its classifier fires.
+static Value lowerLearnedStage(OpBuilder &b, StepPrecisionOp op) {
+  Location loc = op.getLoc();
+  ScheduleAttr schedule = op.getSchedule();
+  Value state = op.getFeatures();
+  auto stateAt = [&](int64_t i) -> Value {
+    return tensor::ExtractOp::create(
+        b, loc, state, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+  };
+  Type f32 = b.getF32Type();
+  Value features[] = {stateAt(1), stateAt(2),
+                      arith::SIToFPOp::create(b, loc, f32, op.getStep())};
+  int64_t last = schedule.getBits().size() - 1;
+  Value stage = arith::FPToSIOp::create(b, loc, b.getI32Type(), stateAt(0));
+  stage = arith::MaxSIOp::create(b, loc, stage, i32Constant(b, loc, 0));
+  stage = arith::MinSIOp::create(b, loc, stage, i32Constant(b, loc, last));
+
+  auto rows = op.getClassifier()->getValues<float>();
+  int64_t width = 1 + std::size(features);
+  auto constF32 = [&](float v) {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat(v));
+  };
+  Value advance = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
+  for (int64_t i = 0; i < last; ++i) {
+    Value z = constF32(rows[i * width]);
+    for (auto [f, feature] : llvm::enumerate(features))
+      z = arith::AddFOp::create(
+          b, loc, z,
+          arith::MulFOp::create(b, loc, constF32(rows[i * width + 1 + f]),
+                                feature));
+    Value here = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, stage,
+                                       i32Constant(b, loc, i));
+    Value allowed = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::sge, op.getStep(),
+        i64Constant(b, loc, schedule.getSteps()[i + 1]));
+    Value fires = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, z,
+                                        constF32(0));
+    Value go = arith::AndIOp::create(
+        b, loc, here, arith::AndIOp::create(b, loc, allowed, fires));
+    advance = arith::OrIOp::create(b, loc, advance, go);
+  }
+  Value step = arith::ExtUIOp::create(b, loc, b.getI32Type(), advance);
+  return arith::AddIOp::create(b, loc, stage, step);
+}
+
 LogicalResult LowerToCPU::lowerStepPrecision(StepPrecisionOp op) {
   ScheduleAttr schedule = op.getSchedule();
-  if (schedule.isLearned())
-    return op.emitOpError("learned schedules are not supported by the CPU "
-                          "target yet");
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value bits = i32Constant(b, loc, schedule.getBits().front());
-  for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
-    Value reached = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::sge, op.getStep(),
-        i64Constant(b, loc, schedule.getSteps()[i]));
-    bits = arith::SelectOp::create(
-        b, loc, reached, i32Constant(b, loc, schedule.getBits()[i]), bits);
+  if (schedule.isLearned()) {
+    Value stage = lowerLearnedStage(b, op);
+    for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
+      Value chosen = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           stage, i32Constant(b, loc, i));
+      bits = arith::SelectOp::create(
+          b, loc, chosen, i32Constant(b, loc, schedule.getBits()[i]), bits);
+    }
+  } else {
+    for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
+      Value reached = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::sge, op.getStep(),
+          i64Constant(b, loc, schedule.getSteps()[i]));
+      bits = arith::SelectOp::create(
+          b, loc, reached, i32Constant(b, loc, schedule.getBits()[i]), bits);
+    }
   }
   op.getResult().replaceAllUsesWith(bits);
   op.erase();

@@ -38,14 +38,6 @@ func.func @half_activations(%x: tensor<1x32xf16>) -> tensor<1x16xf16> {
 
 // -----
 
-func.func @learned(%step: i64, %f: tensor<4xf32>) -> i32 {
-  // expected-error @+1 {{learned schedules are not supported by the CPU target yet}}
-  %b = pmpd.step_precision %step features(%f : tensor<4xf32>) schedule <prefill = 4, decode = [4 from 0], learned = "s.json"> : i64
-  return %b : i32
-}
-
-// -----
-
 pmpd.weight @n = "n" : tensor<32xf16>
 func.func @unbound_tensor() -> tensor<32xf16> {
   // expected-error @+1 {{weight 'n' is not bound to a weights file (no byte offsets)}}

@@ -73,3 +73,35 @@ func.func @bits(%step: i64) -> i32 {
   %b = pmpd.step_precision %step schedule <prefill = 4, decode = [4 from 0, 3 from 64, 2 from 128]> : i64
   return %b : i32
 }
+
+// A learned schedule: the stage from the state, one logistic classifier per
+// transition, and the next stage only where the state is in that stage and
+// its first step is reached.
+// CHECK-LABEL: func.func @learned_bits
+// CHECK-SAME: (%[[STEP:.*]]: i64, %[[STATE:.*]]: tensor<3xf32>
+// CHECK-DAG: %[[CONF:.*]] = tensor.extract %[[STATE]][%c1
+// CHECK-DAG: %[[ENT:.*]] = tensor.extract %[[STATE]][%c2
+// CHECK-DAG: %[[STEPF:.*]] = arith.sitofp %[[STEP]] : i64 to f32
+// CHECK-DAG: %[[STAGEF:.*]] = tensor.extract %[[STATE]][%c0
+// CHECK: %[[STAGE0:.*]] = arith.fptosi %[[STAGEF]] : f32 to i32
+// CHECK: %[[LO:.*]] = arith.maxsi %[[STAGE0]]
+// CHECK: %[[STAGE:.*]] = arith.minsi %[[LO]]
+// CHECK: arith.mulf {{.*}}%[[CONF]]
+// CHECK: arith.mulf {{.*}}%[[ENT]]
+// CHECK: arith.mulf {{.*}}%[[STEPF]]
+// CHECK: arith.cmpi eq, %[[STAGE]]
+// CHECK: arith.cmpi sge, %[[STEP]]
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpi sge, %[[STEP]]
+// CHECK: %[[NEXT:.*]] = arith.addi %[[STAGE]]
+// CHECK: arith.cmpi eq, %[[NEXT]]
+// CHECK: arith.select
+// CHECK: arith.cmpi eq, %[[NEXT]]
+// CHECK: %[[BITS:.*]] = arith.select
+// CHECK: return %[[BITS]]
+func.func @learned_bits(%step: i64, %state: tensor<3xf32>) -> i32 {
+  %b = pmpd.step_precision %step features(%state : tensor<3xf32>)
+      schedule <prefill = 4, decode = [4 from 0, 3 from 8, 2 from 12], learned = "s.json"> : i64
+      {classifier = dense<[[-3.5, 6.0, -0.25, 0.0], [-1.0, 0.0, 0.0, 0.125]]> : tensor<2x4xf32>}
+  return %b : i32
+}

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
 #include "pmpd/Dialect/PMPD/IR/ScheduleSpec.h"
 
 #include "mlir/IR/Builders.h"
@@ -80,6 +81,17 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   }
   if (learned && learned.getValue().empty())
     return emitError() << "learned schedule needs a classifier file name";
+  if (learned && !monotone)
+    return emitError() << "a learned schedule is monotone; drop 'nonmonotone'";
+  if (learned && bits.size() < 2)
+    return emitError() << "a learned schedule needs at least two decode "
+                          "stages to choose between";
+  for (size_t i = 1, e = bits.size(); learned && i < e; ++i)
+    if (bits[i] >= bits[i - 1])
+      return emitError() << "a learned schedule steps down in precision at "
+                            "every stage; stage "
+                         << i << " has " << bits[i] << " bits after "
+                         << bits[i - 1];
   return success();
 }
 
@@ -168,6 +180,7 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
   std::optional<unsigned> prefill;
   SmallVector<int64_t> bits, steps;
   bool monotone = true, sawDecode = false;
+  std::string learned;
   SmallVector<StringRef> fields;
   spec.split(fields, ';', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
   for (StringRef field : fields) {
@@ -184,6 +197,22 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
       if (value.getAsInteger(10, b))
         return specError(spec, "prefill bits '" + value + "' are not a number");
       prefill = b;
+    } else if (key == "decode" && value.consume_front("learned:")) {
+      // The stages come from the classifier's file.
+      sawDecode = true;
+      learned = value.trim().str();
+      llvm::Expected<LearnedScheduler> scheduler =
+          LearnedScheduler::load(learned);
+      if (!scheduler)
+        return specError(spec, llvm::toString(scheduler.takeError()));
+      for (const LearnedScheduler::Stage &stage : scheduler->stages) {
+        bits.push_back(stage.bits);
+        steps.push_back(stage.from);
+      }
+    } else if (key == "learned") {
+      if (value.empty())
+        return specError(spec, "learned= needs the classifier's file");
+      learned = value.str();
     } else if (key == "decode") {
       sawDecode = true;
       SmallVector<StringRef> stages;
@@ -200,7 +229,8 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
       }
     } else {
       return specError(spec, "unknown field '" + field +
-                                 "'; expected prefill=P, decode=B@S,... or "
+                                 "'; expected prefill=P, decode=B@S,..., "
+                                 "decode=learned:FILE, learned=FILE or "
                                  "nonmonotone");
     }
   }
@@ -219,7 +249,8 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
     return success();
   });
   ScheduleAttr attr = ScheduleAttr::getChecked(
-      emitError, context, *prefill, bits, steps, monotone, StringAttr());
+      emitError, context, *prefill, bits, steps, monotone,
+      learned.empty() ? StringAttr() : StringAttr::get(context, learned));
   if (!attr)
     return specError(spec, message);
   return attr;
@@ -234,5 +265,7 @@ std::string pmpd::formatScheduleSpec(ScheduleAttr schedule) {
        << schedule.getSteps()[i];
   if (!schedule.getMonotone())
     os << ";nonmonotone";
+  if (schedule.isLearned())
+    os << ";learned=" << schedule.getLearned().getValue();
   return result;
 }

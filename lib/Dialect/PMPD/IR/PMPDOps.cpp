@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -199,15 +200,33 @@ void QLinearOp::getCanonicalizationPatterns(RewritePatternSet &results,
 //===----------------------------------------------------------------------===//
 
 LogicalResult StepPrecisionOp::verify() {
-  bool learned = getSchedule().isLearned();
-  if (learned && !getFeatures())
-    return emitOpError("a learned schedule needs the classifier's features");
-  if (!learned && getFeatures())
-    return emitOpError("a static schedule takes no features");
-  if (Value features = getFeatures()) {
-    if (cast<RankedTensorType>(features.getType()).getRank() != 1)
-      return emitOpError("features must be a vector, got ")
-             << features.getType();
+  ScheduleAttr schedule = getSchedule();
+  if (!schedule.isLearned()) {
+    if (getFeatures() || getClassifier())
+      return emitOpError("a static schedule takes no features or classifier");
+    return success();
   }
+  if (!getFeatures())
+    return emitOpError("a learned schedule needs the scheduler state as "
+                       "features");
+  auto stateType = RankedTensorType::get({LearnedScheduler::kStateSize},
+                                         Float32Type::get(getContext()));
+  if (getFeatures().getType() != stateType)
+    return emitOpError("the scheduler state must be ")
+           << stateType << ", got " << getFeatures().getType();
+  if (!getClassifier())
+    return emitOpError("a learned schedule needs its classifier; "
+                       "pmpd-insert-switch-points reads it from '")
+           << schedule.getLearned().getValue() << "'";
+  int64_t transitions = schedule.getBits().size() - 1;
+  auto classifierType = cast<ShapedType>(getClassifier()->getType());
+  SmallVector<int64_t> expected{transitions,
+                                1 + LearnedScheduler::kNumFeatures};
+  if (classifierType.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("the classifier must have one row [bias, "
+                       "w_confidence, w_entropy, w_step] per transition, "
+                       "shape ")
+           << transitions << "x" << expected[1] << ", got "
+           << classifierType;
   return success();
 }

@@ -35,17 +35,6 @@ struct Override {
 
 } // namespace
 
-/// True if `spec` asks for a learned decode scheduler (`decode=learned:F`),
-/// which the spec parser would otherwise reject as a malformed stage.
-static bool isLearnedSpec(StringRef spec) {
-  SmallVector<StringRef> fields;
-  spec.split(fields, ';');
-  return llvm::any_of(fields, [](StringRef field) {
-    auto [key, value] = field.split('=');
-    return key.trim() == "decode" && value.trim().starts_with("learned");
-  });
-}
-
 /// Parses `NAME=BITS,...`; on error, emits it on `module` and fails.
 static FailureOr<SmallVector<Override>> parseOverrides(ModuleOp module,
                                                        StringRef spec) {
@@ -146,16 +135,7 @@ struct AssignPrecisionPass
                               "the module a pmpd.schedule attribute";
         return failure();
       }
-      if (recorded.isLearned()) {
-        module.emitError() << kLearnedUnsupported;
-        return failure();
-      }
       return recorded;
-    }
-    if (isLearnedSpec(schedule)) {
-      module.emitError() << kLearnedUnsupported << " (schedule '" << schedule
-                         << "')";
-      return failure();
     }
     llvm::Expected<ScheduleAttr> parsed = parseScheduleSpec(schedule, context);
     if (!parsed) {

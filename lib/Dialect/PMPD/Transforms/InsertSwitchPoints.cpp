@@ -4,6 +4,8 @@
 // decoding is compiled code, not runtime policy. @decode asks the schedule
 // for the step's precision and calls the variant specialized for it; the
 // runtime calls @decode and learns from its last result which precision ran.
+// A learned schedule's classifier is read from its file here and becomes part
+// of the IR; @decode then threads the scheduler state from step to step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,8 +13,12 @@
 
 #include "pmpd/Dialect/PMPD/Transforms/Passes.h"
 
+#include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace pmpd {
 #define GEN_PASS_DEF_PMPDINSERTSWITCHPOINTS
@@ -34,6 +40,110 @@ static void buildCase(OpBuilder &builder, Location loc, Region &region,
   scf::YieldOp::create(builder, loc, results);
 }
 
+/// The classifier of `schedule`, read from its file, as the
+/// `[transitions x (1 + features)]` attribute of pmpd.step_precision.
+static FailureOr<DenseElementsAttr> loadClassifier(ModuleOp module,
+                                                   ScheduleAttr schedule) {
+  StringRef path = schedule.getLearned().getValue();
+  llvm::Expected<LearnedScheduler> scheduler = LearnedScheduler::load(path);
+  if (!scheduler) {
+    module.emitError() << llvm::toString(scheduler.takeError());
+    return failure();
+  }
+  auto sameStage = [](const LearnedScheduler::Stage &stage,
+                      std::tuple<int64_t, int64_t> attr) {
+    return int64_t(stage.bits) == std::get<0>(attr) &&
+           stage.from == std::get<1>(attr);
+  };
+  if (scheduler->stages.size() != schedule.getBits().size() ||
+      !llvm::all_of(llvm::zip_equal(scheduler->stages,
+                                    llvm::zip_equal(schedule.getBits(),
+                                                    schedule.getSteps())),
+                    [&](auto pair) {
+                      return sameStage(std::get<0>(pair), std::get<1>(pair));
+                    })) {
+    InFlightDiagnostic diag = module.emitError();
+    diag << path << ": the scheduler's stages (";
+    llvm::interleaveComma(scheduler->stages, diag, [&](const auto &stage) {
+      diag << stage.bits << "@" << stage.from;
+    });
+    diag << ") differ from the schedule's " << schedule;
+    return failure();
+  }
+  SmallVector<float> values;
+  for (const LearnedScheduler::Transition &t : scheduler->transitions) {
+    values.push_back(t.bias);
+    llvm::append_range(values, t.weights);
+  }
+  auto type = RankedTensorType::get(
+      {int64_t(scheduler->transitions.size()),
+       int64_t(1 + LearnedScheduler::kNumFeatures)},
+      Float32Type::get(module.getContext()));
+  return DenseElementsAttr::get(type, ArrayRef<float>(values));
+}
+
+/// The scheduler state after a step that ran at `bits` and produced `logits`
+/// ([1, vocab]): its stage index, the largest softmax probability and the
+/// softmax's entropy, written into `state`.
+static Value buildNextState(OpBuilder &b, Location loc, ScheduleAttr schedule,
+                            Value state, Value bits, Value logits) {
+  Type f32 = b.getF32Type();
+  auto constF32 = [&](double v) {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat(float(v)));
+  };
+  auto constIndex = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value zero = constIndex(0), one = constIndex(1);
+  Value vocab = constIndex(cast<RankedTensorType>(logits.getType()).getDimSize(1));
+  auto logitAt = [&](Value j) {
+    return tensor::ExtractOp::create(b, loc, logits, ValueRange{zero, j});
+  };
+
+  // max_j l_j, then s = sum exp(l_j - max) and t = sum exp(l_j - max)(l_j - max).
+  auto maxLoop = scf::ForOp::create(
+      b, loc, zero, vocab, one,
+      ValueRange{constF32(-std::numeric_limits<float>::infinity())},
+      [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+        Value m = arith::MaximumFOp::create(b, loc, acc[0], logitAt(j));
+        scf::YieldOp::create(b, loc, m);
+      });
+  Value maxLogit = maxLoop.getResult(0);
+  auto sumLoop = scf::ForOp::create(
+      b, loc, zero, vocab, one, ValueRange{constF32(0), constF32(0)},
+      [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+        Value d = arith::SubFOp::create(b, loc, logitAt(j), maxLogit);
+        Value e = math::ExpOp::create(b, loc, d);
+        Value s = arith::AddFOp::create(b, loc, acc[0], e);
+        Value t = arith::AddFOp::create(
+            b, loc, acc[1], arith::MulFOp::create(b, loc, e, d));
+        scf::YieldOp::create(b, loc, ValueRange{s, t});
+      });
+  Value sum = sumLoop.getResult(0), weighted = sumLoop.getResult(1);
+  Value confidence = arith::DivFOp::create(b, loc, constF32(1), sum);
+  Value entropy = arith::SubFOp::create(
+      b, loc, math::LogOp::create(b, loc, sum),
+      arith::DivFOp::create(b, loc, weighted, sum));
+
+  // Stages strictly step down, so the stage index of `bits` is the number
+  // of later stages at or above it.
+  Value stage = constF32(0);
+  for (int64_t stageBits : schedule.getBits().drop_front()) {
+    Value reached = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::sle, bits,
+        arith::ConstantIntOp::create(b, loc, stageBits, 32));
+    stage = arith::AddFOp::create(
+        b, loc, stage,
+        arith::SelectOp::create(b, loc, reached, constF32(1), constF32(0)));
+  }
+  Value values[] = {stage, confidence, entropy};
+  for (auto [i, value] : llvm::enumerate(values))
+    state = tensor::InsertOp::create(b, loc, value, state,
+                                     ValueRange{constIndex(i)});
+  return state;
+}
+
 namespace {
 
 struct InsertSwitchPointsPass
@@ -48,9 +158,16 @@ struct InsertSwitchPointsPass
   LogicalResult run() {
     ModuleOp module = getOperation();
     FailureOr<ScheduleAttr> schedule =
-        getStaticSchedule(module, "pmpd-insert-switch-points");
+        getModuleSchedule(module, "pmpd-insert-switch-points");
     if (failed(schedule))
       return failure();
+    DenseElementsAttr classifier;
+    if (schedule->isLearned()) {
+      FailureOr<DenseElementsAttr> loaded = loadClassifier(module, *schedule);
+      if (failed(loaded))
+        return failure();
+      classifier = *loaded;
+    }
     if (!schedule->getMonotone())
       return module.emitError()
              << "pmpd-insert-switch-points supports monotone schedules only, "
@@ -87,9 +204,27 @@ struct InsertSwitchPointsPass
     MLIRContext *context = module.getContext();
     Location loc = variants.back().getLoc();
     FunctionType variantType = variants.front().getFunctionType();
+    auto logitsType = variantType.getNumResults()
+                          ? dyn_cast<RankedTensorType>(
+                                variantType.getResult(0))
+                          : RankedTensorType();
+    if (classifier &&
+        (!logitsType || logitsType.getRank() != 2 ||
+         logitsType.getDimSize(0) != 1 || logitsType.isDynamicDim(1) ||
+         !logitsType.getElementType().isF32()))
+      return variants.front().emitError()
+             << "a learned schedule needs the decode variants' first result "
+                "to be the logits, tensor<1xVxf32>; got "
+             << variantType;
+    auto stateType = RankedTensorType::get({LearnedScheduler::kStateSize},
+                                           Float32Type::get(context));
     SmallVector<Type> inputs{IntegerType::get(context, 64)};
     llvm::append_range(inputs, variantType.getInputs());
     SmallVector<Type> results(variantType.getResults());
+    if (classifier) {
+      inputs.push_back(stateType);
+      results.push_back(stateType);
+    }
     results.push_back(IntegerType::get(context, 32));
 
     OpBuilder builder(context);
@@ -101,16 +236,20 @@ struct InsertSwitchPointsPass
     Block *entry = decode.addEntryBlock();
     builder.setInsertionPointToStart(entry);
     Value step = entry->getArgument(0);
-    ValueRange args = entry->getArguments().drop_front();
+    ValueRange args = entry->getArguments().drop_front().take_front(
+        variantType.getNumInputs());
+    Value state = classifier ? entry->getArguments().back() : Value();
 
-    Value precision =
-        StepPrecisionOp::create(builder, loc, IntegerType::get(context, 32),
-                                step, /*features=*/Value(), *schedule);
+    Value precision = StepPrecisionOp::create(
+        builder, loc, IntegerType::get(context, 32), step, state, *schedule,
+        classifier);
     Value index = arith::IndexCastOp::create(builder, loc,
                                              builder.getIndexType(), precision);
     SmallVector<int64_t> cases(bits.begin(), bits.end());
-    auto dispatch = scf::IndexSwitchOp::create(builder, loc, results, index,
-                                               cases, cases.size());
+    SmallVector<Type> dispatchTypes(variantType.getResults());
+    dispatchTypes.push_back(IntegerType::get(context, 32));
+    auto dispatch = scf::IndexSwitchOp::create(builder, loc, dispatchTypes,
+                                               index, cases, cases.size());
     for (auto [region, variant, b] :
          llvm::zip_equal(dispatch.getCaseRegions(), variants, bits))
       buildCase(builder, loc, region, variant, args, b);
@@ -118,7 +257,13 @@ struct InsertSwitchPointsPass
     // precisions, so the default is dead; see the pass description.
     buildCase(builder, loc, dispatch.getDefaultRegion(), variants.front(), args,
               bits.front());
-    func::ReturnOp::create(builder, loc, dispatch.getResults());
+    SmallVector<Value> returned(dispatch.getResults());
+    Value ran = returned.pop_back_val();
+    if (classifier)
+      returned.push_back(buildNextState(builder, loc, *schedule, state, ran,
+                                        dispatch.getResult(0)));
+    returned.push_back(ran);
+    func::ReturnOp::create(builder, loc, returned);
     return success();
   }
 };

@@ -123,7 +123,7 @@ LogicalResult pmpd::checkScheduleServable(ArrayRef<Projection> projections,
   return success(ok);
 }
 
-FailureOr<ScheduleAttr> pmpd::getStaticSchedule(ModuleOp module,
+FailureOr<ScheduleAttr> pmpd::getModuleSchedule(ModuleOp module,
                                                 StringRef passName) {
   auto schedule =
       module->getAttrOfType<ScheduleAttr>(PMPDDialect::getScheduleAttrName());
@@ -131,10 +131,6 @@ FailureOr<ScheduleAttr> pmpd::getStaticSchedule(ModuleOp module,
     module.emitError() << passName
                        << " needs the module's pmpd.schedule; run "
                           "pmpd-assign-precision first";
-    return failure();
-  }
-  if (schedule.isLearned()) {
-    module.emitError() << kLearnedUnsupported;
     return failure();
   }
   return schedule;

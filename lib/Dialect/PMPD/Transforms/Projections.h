@@ -51,14 +51,9 @@ checkScheduleServable(llvm::ArrayRef<Projection> projections,
 PrecisionAttr getFixedPrecision(QLinearOp op);
 
 /// The module's `pmpd.schedule`; fails with an error on the module naming
-/// `passName` when it is missing or learned.
-mlir::FailureOr<ScheduleAttr> getStaticSchedule(mlir::ModuleOp module,
+/// `passName` when it is missing.
+mlir::FailureOr<ScheduleAttr> getModuleSchedule(mlir::ModuleOp module,
                                                 llvm::StringRef passName);
-
-/// The diagnostic every pass gives a learned schedule.
-inline constexpr llvm::StringLiteral kLearnedUnsupported =
-    "learned schedules are not supported yet; give static thresholds "
-    "decode=B0@0,B1@S1,...";
 
 /// The symbol of the decode variant specialized for `bits`.
 std::string getDecodeVariantName(unsigned bits);

@@ -120,7 +120,7 @@ struct SpecializePhasesPass
   LogicalResult run() {
     ModuleOp module = getOperation();
     FailureOr<ScheduleAttr> schedule =
-        getStaticSchedule(module, "pmpd-specialize-phases");
+        getModuleSchedule(module, "pmpd-specialize-phases");
     if (failed(schedule))
       return failure();
 

@@ -103,20 +103,34 @@ def PMPD_StepPrecisionOp : PMPD_Op<"step_precision", [Pure]> {
   let summary = "The decode precision the schedule gives for a decode step";
   let description = [{
     Returns the weight precision, in bits, that decode step `step` runs at
-    under `schedule`. A static schedule needs only the step; a learned one
-    also takes the classifier's feature vector.
+    under `schedule`. A static schedule needs only the step:
 
     ```mlir
     %bits = pmpd.step_precision %step
-        schedule #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 64]> : i64
+        schedule <prefill = 4, decode = [4 from 0, 3 from 64]> : i64
+    ```
+
+    A learned schedule also takes the scheduler's state, `tensor<3xf32>`
+    holding the current stage index and the previous step's confidence
+    (largest softmax probability) and entropy, and the classifier: one row
+    per transition, `[bias, w_confidence, w_entropy, w_step]`. In stage `i`,
+    once `step` reaches the next stage's first step, the result is the next
+    stage's precision if `bias + w . (confidence, entropy, step) > 0`, else
+    stage `i`'s.
+
+    ```mlir
+    %bits = pmpd.step_precision %step features(%state : tensor<3xf32>)
+        schedule <prefill = 4, decode = [4 from 0, 2 from 16], learned = "s.json">
+        : i64 {classifier = dense<[[-1.0, 2.0, 0.0, 0.0]]> : tensor<1x4xf32>}
     ```
   }];
   let arguments = (ins I64:$step, Optional<RankedTensorOf<[F32]>>:$features,
-                       PMPD_ScheduleAttr:$schedule);
+                       PMPD_ScheduleAttr:$schedule,
+                       OptionalAttr<FloatElementsAttr<32>>:$classifier);
   let results = (outs I32:$bits);
   let assemblyFormat = [{
     $step (`features` `(` $features^ `:` type($features) `)`)?
-    `schedule` $schedule attr-dict `:` type($step)
+    `schedule` $schedule `:` type($step) attr-dict
   }];
   let hasVerifier = 1;
 }

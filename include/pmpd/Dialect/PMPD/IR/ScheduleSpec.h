@@ -2,7 +2,9 @@
 //
 // One schedule syntax everywhere a user writes one (command lines, pass
 // options, manifests): `prefill=P;decode=B0@0,B1@S1,...`, with 16 meaning fp16
-// and an optional `;nonmonotone`. It maps one to one onto #pmpd.schedule.
+// and an optional `;nonmonotone`. A learned scheduler adds `;learned=FILE` to
+// the stages it may choose among; `decode=learned:FILE` takes those stages
+// from FILE. It maps one to one onto #pmpd.schedule.
 //
 //===----------------------------------------------------------------------===//
 

@@ -36,12 +36,15 @@ def PMPDAssignPrecision : Pass<"pmpd-assign-precision", "mlir::ModuleOp"> {
     Running the pass twice with the same options changes nothing (overrides
     add to, or replace, those an earlier run attached); a schedule different
     from the one the module already records, or a module already
-    specialized into phases, is an error. Learned schedules
-    (`decode=learned:FILE`) are not supported yet.
+    specialized into phases, is an error. A learned schedule
+    (`decode=learned:FILE`, or explicit stages with `;learned=FILE`) records
+    the stages its classifier chooses among; the classifier itself is read
+    by `pmpd-insert-switch-points`.
   }];
   let options = [
     Option<"schedule", "schedule", "std::string", /*default=*/"\"\"",
-           "Schedule `prefill=P;decode=B0@0,B1@S1,...` (16 = fp16); "
+           "Schedule `prefill=P;decode=B0@0,B1@S1,...` (16 = fp16) or "
+           "`prefill=P;decode=learned:FILE`; "
            "required unless the module has a pmpd.schedule">,
     Option<"overrides", "overrides", "std::string", /*default=*/"\"\"",
            "Fixed precisions, `NAME=BITS,...` where NAME is a layer "
@@ -93,14 +96,27 @@ def PMPDInsertSwitchPoints : Pass<"pmpd-insert-switch-points",
     schedule) and reports that precision, rather than trapping: the function
     stays total without a dialect the backends would have to lower, and a
     bug would degrade to the most accurate variant, visibly in the returned
-    bits. Only monotone static schedules are supported. Every decode
-    precision of the schedule needs its variant, all of one signature, and
-    a module that already has `@decode` is an error.
+    bits. Only monotone schedules are supported. Every decode precision of
+    the schedule needs its variant, all of one signature, and a module that
+    already has `@decode` is an error.
+
+    A learned schedule's classifier is read from the file the schedule
+    names (see `LearnedScheduler.h` for the format; its stages must equal
+    the schedule's) and attached to `pmpd.step_precision`, so the compiled
+    code carries it. `@decode` then takes one more argument and returns one
+    more result before the bits: the scheduler state, `tensor<3xf32>`
+    (stage index, previous step's confidence and entropy; zeros before the
+    first step). After the variant runs, `@decode` computes the confidence
+    (largest softmax probability) and entropy of its logits, which must be
+    the variants' first result, `tensor<1xVxf32>`, and writes the new state
+    into the state argument.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 
