@@ -4,9 +4,11 @@
 For each transition of the stages (e.g. 4 -> 3 -> 2 bits) it fits a logistic
 regression that predicts, from the previous decode step's confidence (largest
 softmax probability), entropy and the step index, whether the next step at the
-lower precision picks the same token as at the higher one. The compiled decode
-entry evaluates it every step and steps down once it predicts agreement with
-probability above --threshold (and the stage's first step is reached).
+lower precision picks the same token as at the higher one. Its bias is then
+set so that it fires on the --fire-rate fraction of training steps it rates
+most likely to agree: the compiled decode entry evaluates it every step and
+steps down the first time it fires once the stage's first step is reached, so
+the rate sets how soon (about 1/rate steps) and the features decide when.
 
 Training data is teacher-forced: every document is run through an artifact of
 each stage's precision (uniform schedules compiled with pmpd-compile), and its
@@ -15,7 +17,7 @@ before --prefill are the prompt; position p = prefill + t is decode step t.
 
   scripts/train_scheduler.py PACKED_MODEL_DIR --stages 4@0,3@32,2@96 -o sched.json
       [--docs fixtures/docs-val.jsonl.xz] [--skip-docs 48] [--max-docs 47]
-      [--prefill 128] [--threshold 0.9] [--bin build/bin] [--work DIR]
+      [--prefill 128] [--fire-rate 0.05] [--bin build/bin] [--work DIR]
 
 Documents: --skip-docs leaves out the first documents of the file (keep them
 for evaluation: pmpd-run --ppl ... --max-docs N), --max-docs bounds the rest.
@@ -101,6 +103,19 @@ def fit_logistic(x, y, l2=1e-3, iterations=50):
     return float(bias), weights
 
 
+def auc(scores, labels):
+    """Area under the ROC curve: how well `scores` rank agreeing steps above
+    the others (0.5 = no better than chance)."""
+    order = np.argsort(scores, kind="stable")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    positives = labels == 1
+    n1, n0 = positives.sum(), (~positives).sum()
+    if n1 == 0 or n0 == 0:
+        return None
+    return float((ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a packed model dir (pmpd-quantize)")
@@ -114,17 +129,17 @@ def main(argv=None):
     parser.add_argument("--max-docs", type=int, default=0)
     parser.add_argument("--max-len", type=int, default=512)
     parser.add_argument("--prefill", type=int, default=128)
-    parser.add_argument("--threshold", type=float, default=0.9,
-                        help="step down when the predicted probability of "
-                             "agreement exceeds this")
+    parser.add_argument("--fire-rate", type=float, default=0.05,
+                        help="fraction of steps on which each classifier "
+                             "fires (steps down)")
     parser.add_argument("--bin", default=os.path.join(here, "..", "build", "bin"))
     parser.add_argument("--work", help="keep the artifacts here")
     args = parser.parse_args(argv)
 
     try:
         stages = parse_stages(args.stages)
-        if not 0 < args.threshold < 1:
-            raise TrainError("--threshold must be in (0, 1)")
+        if not 0 < args.fire_rate < 1:
+            raise TrainError("--fire-rate must be in (0, 1)")
         tool = lambda name: os.path.join(args.bin, name)
         work = args.work or tempfile.mkdtemp(prefix="pmpd-train-")
         os.makedirs(work, exist_ok=True)
@@ -179,14 +194,16 @@ def main(argv=None):
                                  "use longer documents or earlier stages")
             x, y = np.concatenate(xs), np.concatenate(ys)
             bias, weights = fit_logistic(x, y)
-            bias -= float(np.log(args.threshold / (1 - args.threshold)))
+            scores = x @ weights + bias
+            bias -= float(np.quantile(scores, 1 - args.fire_rate))
             fires = (x @ weights + bias) > 0
             transitions.append({"bias": bias, "weights": dict(zip(FEATURES, map(float, weights)))})
             report.append({
                 "from_bits": high["bits"], "to_bits": low["bits"],
                 "samples": int(len(y)),
                 "agreement_rate": float(y.mean()),
-                "fires_rate": float(fires.mean()),
+                "fire_rate": float(fires.mean()),
+                "auc": auc(x @ weights, y),
                 "agreement_where_fires": float(y[fires].mean()) if fires.any() else None,
             })
 
@@ -195,7 +212,7 @@ def main(argv=None):
                   "training": {"documents": len(docs),
                                "skip_docs": args.skip_docs,
                                "prefill": args.prefill,
-                               "threshold": args.threshold,
+                               "fire_rate": args.fire_rate,
                                "transitions": report}}
         with open(args.output, "w") as f:
             json.dump(result, f, indent=2)

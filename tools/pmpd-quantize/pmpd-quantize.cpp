@@ -72,6 +72,12 @@ static cl::list<std::string>
                                "projections are the BITS-bit weights in fp16 "
                                "(may be repeated)"),
                       cl::value_desc("BITS DIR"), cl::cat(category));
+static cl::list<std::string> exportRTN(
+    "export-rtn", cl::multi_val(2),
+    cl::desc("Also write an ordinary HF model dir whose projections are "
+             "round-to-nearest, group size 128, BITS-bit weights in fp16: the "
+             "baseline, for the same evaluators (may be repeated)"),
+    cl::value_desc("BITS DIR"), cl::cat(category));
 static cl::opt<int> threads("j", cl::desc("Threads (0: all cores)"),
                             cl::init(0), cl::cat(category));
 static cl::opt<bool> jsonOutput("json",
@@ -255,18 +261,24 @@ static Error writePacked(const HFModel &model, ArrayRef<Quantized> packed,
   return error;
 }
 
-static Error writeDequantized(const HFModel &model,
-                              ArrayRef<Quantized> packed, unsigned bits,
-                              StringRef dir) {
+/// Writes an ordinary HF model dir to `dir` whose quantized projections are
+/// `weightOf` them in fp16 and whose other tensors are copied; `kind` names
+/// what they are in the file's metadata (`pmpd.dequantized`).
+static Error writeDequantized(
+    const HFModel &model, ArrayRef<Quantized> packed, StringRef dir,
+    StringRef kind,
+    function_ref<Expected<std::vector<float>>(const Quantized &)> weightOf) {
   if (Error error = copyModelFiles(dir))
     return error;
   SafeTensorsWriter writer;
   std::set<std::string> replaced;
   for (const Quantized &q : packed) {
-    std::vector<float> w = q.weight.dequantize(bits);
-    std::vector<uint16_t> half(w.size());
-    for (size_t i = 0; i < w.size(); ++i)
-      half[i] = floatToHalf(w[i]);
+    Expected<std::vector<float>> w = weightOf(q);
+    if (!w)
+      return w.takeError();
+    std::vector<uint16_t> half(w->size());
+    for (size_t i = 0; i < w->size(); ++i)
+      half[i] = floatToHalf((*w)[i]);
     writer.addTensor(q.prefix + ".weight", DType::F16, {q.rows, q.cols},
                      ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(half.data()),
                                        half.size() * 2));
@@ -276,8 +288,25 @@ static Error writeDequantized(const HFModel &model,
     if (!replaced.count(tensor->name))
       addCopy(writer, *tensor);
   writer.addMetadata("format", "pt");
-  writer.addMetadata("pmpd.dequantized_bits", std::to_string(bits));
+  writer.addMetadata("pmpd.dequantized", kind);
   return writer.write(join(dir, "model.safetensors"));
+}
+
+/// The (bits, dir) pairs of a repeatable `--NAME BITS DIR` option, each width
+/// in [lo, hi].
+static Expected<std::vector<std::pair<unsigned, std::string>>>
+parseExports(const cl::list<std::string> &values, StringRef name, unsigned lo,
+             unsigned hi, StringRef range) {
+  std::vector<std::pair<unsigned, std::string>> exports;
+  for (size_t i = 0; i + 1 < values.size(); i += 2) {
+    unsigned bits = 0;
+    if (StringRef(values[i]).getAsInteger(10, bits) || bits < lo || bits > hi)
+      return createStringError(inconvertibleErrorCode(),
+                               "--" + name + ": bits '" + values[i] +
+                                   "' must be a width in " + range);
+    exports.emplace_back(bits, values[i + 1]);
+  }
+  return exports;
 }
 
 int main(int argc, char **argv) {
@@ -288,21 +317,21 @@ int main(int argc, char **argv) {
       "pmpd-quantize: any-precision quantization of a Hugging Face model\n\n"
       "  pmpd-quantize MODEL_DIR -o OUT_DIR [--seed-bits 2] [--parent-bits 4] "
       "[--calib FILE]\n"
-      "  pmpd-quantize MODEL_DIR --export-dequantized BITS DIR\n");
-  if (outDir.empty() && exportDequantized.empty())
-    return fail("give -o OUT_DIR, --export-dequantized BITS DIR, or both");
+      "  pmpd-quantize MODEL_DIR --export-dequantized BITS DIR\n"
+      "  pmpd-quantize MODEL_DIR --export-rtn BITS DIR\n");
+  if (outDir.empty() && exportDequantized.empty() && exportRTN.empty())
+    return fail("give -o OUT_DIR, --export-dequantized BITS DIR, "
+                "--export-rtn BITS DIR, or several");
   if (seedBits < 2 || parentBits > 8 || seedBits > parentBits)
     return fail("need 2 <= --seed-bits <= --parent-bits <= 8");
-  // --export-dequantized may be repeated: (bits, dir) pairs.
-  std::vector<std::pair<unsigned, std::string>> exports;
-  for (size_t i = 0; i + 1 < exportDequantized.size(); i += 2) {
-    unsigned bits = 0;
-    if (StringRef(exportDequantized[i]).getAsInteger(10, bits) ||
-        bits < seedBits || bits > parentBits)
-      return fail("--export-dequantized: bits '" + exportDequantized[i] +
-                  "' must be a width in [--seed-bits, --parent-bits]");
-    exports.emplace_back(bits, exportDequantized[i + 1]);
-  }
+  auto exports =
+      parseExports(exportDequantized, "export-dequantized", seedBits,
+                   parentBits, "[--seed-bits, --parent-bits]");
+  if (!exports)
+    return fail(toString(exports.takeError()));
+  auto rtnExports = parseExports(exportRTN, "export-rtn", 2, 8, "[2, 8]");
+  if (!rtnExports)
+    return fail(toString(rtnExports.takeError()));
   if (threads > 0)
     parallel::strategy = hardware_concurrency(threads);
   auto started = std::chrono::steady_clock::now();
@@ -380,9 +409,27 @@ int main(int argc, char **argv) {
   if (!outDir.empty())
     if (Error error = writePacked(**model, packed, calibration))
       return fail(toString(std::move(error)));
-  for (const auto &[bits, dir] : exports)
-    if (Error error = writeDequantized(**model, packed, bits, dir))
+  for (const auto &[bits, dir] : *exports) {
+    unsigned b = bits;
+    if (Error error = writeDequantized(
+            **model, packed, dir, "any-precision " + std::to_string(b),
+            [&](const Quantized &q) -> Expected<std::vector<float>> {
+              return q.weight.dequantize(b);
+            }))
       return fail(toString(std::move(error)));
+  }
+  for (const auto &[bits, dir] : *rtnExports) {
+    unsigned b = bits;
+    if (Error error = writeDequantized(
+            **model, packed, dir, "rtn-g128 " + std::to_string(b),
+            [&](const Quantized &q) -> Expected<std::vector<float>> {
+              auto source = (*model)->tensorF32(q.prefix + ".weight");
+              if (!source)
+                return source.takeError();
+              return roundToNearest(*source, q.rows, q.cols, b);
+            }))
+      return fail(toString(std::move(error)));
+  }
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - started)
                        .count();

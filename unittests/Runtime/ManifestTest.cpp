@@ -115,6 +115,15 @@ TEST_F(ManifestTest, VersionMismatch) {
       << loadError();
 }
 
+TEST_F(ManifestTest, SchedulerStateOutOfRange) {
+  manifest.schedulerState = -3;
+  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
+  EXPECT_NE(loadError().find("field 'scheduler_state': missing or not an "
+                             "integer in [0, 64]"),
+            std::string::npos)
+      << loadError();
+}
+
 TEST_F(ManifestTest, MalformedJSON) {
   writeFile("manifest.json", "{\"format\": ");
   EXPECT_NE(loadError().find("manifest.json: malformed JSON"),
