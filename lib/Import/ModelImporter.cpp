@@ -219,8 +219,14 @@ void ForwardBuilder::declareWeights() {
                 f16Tensor({projectionShape(c, p).first}));
   }
   declare("norm", "model.norm.weight", norm);
-  if (!c.tieWordEmbeddings)
-    declare("lm_head", "lm_head.weight", table);
+  if (!c.tieWordEmbeddings) {
+    if (std::optional<PackedBits> bits = layout.getLMHead())
+      declare("lm_head", "lm_head",
+              QWeightType::get(b.getContext(), {c.vocabSize, c.hiddenSize},
+                               bits->parent, bits->seed));
+    else
+      declare("lm_head", "lm_head.weight", table);
+  }
 }
 
 //===----------------------------------------------------------------------===//

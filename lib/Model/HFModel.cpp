@@ -220,6 +220,8 @@ Expected<std::unique_ptr<HFModel>> HFModel::open(StringRef dir,
   for (int64_t l = 0; l < c.numLayers; ++l)
     for (Projection p : kProjections)
       projections.push_back(projectionTensorName(l, p));
+  if (!c.tieWordEmbeddings)
+    projections.push_back("lm_head.weight");
   llvm::sort(projections);
 
   for (const TensorSpec &spec : expectedTensors(c)) {

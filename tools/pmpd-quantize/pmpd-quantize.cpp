@@ -154,6 +154,14 @@ calibrate(const HFModel &model, std::string &description) {
                                    toString(ids.takeError()));
     if (int64_t(ids->size()) > calibLength)
       ids->resize(calibLength);
+    // A tokenizer.json of another model can give ids the embedding table
+    // does not have.
+    if (Error error = (*reference)->checkIds(*ids))
+      return createStringError(inconvertibleErrorCode(),
+                               model.dir() + "/tokenizer.json does not fit "
+                                             "the model: document " +
+                                   Twine(d + 1) + " of " + file + ": " +
+                                   toString(std::move(error)));
     (*reference)->forward(*ids, moments.get());
     tokens += ids->size();
     progress.advance(1);
@@ -340,6 +348,11 @@ int main(int argc, char **argv) {
   if (!model)
     return fail(toString(model.takeError()));
   const ModelConfig &config = (*model)->config();
+  // A tied head is the embedding table: packing it would take the fp16
+  // table the embedding lookup reads.
+  if (quantizeLMHead && config.tieWordEmbeddings)
+    return fail(modelDir + ": --quantize-lm-head: lm_head is tied to the "
+                "embeddings (tie_word_embeddings), which must stay fp16");
 
   std::unique_ptr<SecondMoments> moments;
   std::string calibration = "none (unweighted k-means)";
@@ -359,10 +372,8 @@ int main(int argc, char **argv) {
                         layer, Projection(p), rows, cols, {}});
     }
   if (quantizeLMHead)
-    packed.push_back({config.tieWordEmbeddings ? "model.embed_tokens"
-                                               : "lm_head",
-                      -1, Projection::Q, config.vocabSize, config.hiddenSize,
-                      {}});
+    packed.push_back({"lm_head", -1, Projection::Q, config.vocabSize,
+                      config.hiddenSize, {}});
 
   AnyPrecisionOptions options;
   options.seedBits = seedBits;

@@ -47,9 +47,14 @@ public:
   void set(int64_t layer, Projection p, std::optional<PackedBits> bits) {
     layers[layer][size_t(p)] = bits;
   }
+  /// The packing of an untied lm_head (`pmpd-quantize --quantize-lm-head`),
+  /// or nothing when it is fp16.
+  std::optional<PackedBits> getLMHead() const { return lmHead; }
+  void setLMHead(std::optional<PackedBits> bits) { lmHead = bits; }
 
 private:
   std::vector<std::array<std::optional<PackedBits>, kNumProjections>> layers;
+  std::optional<PackedBits> lmHead;
 };
 
 /// Name of a packed projection's tensors: "<prefix>.qweight.planes" and
@@ -63,9 +68,11 @@ std::string projectionPrefix(int64_t layer, Projection p);
 /// "pmpd.parent_bits", and the planes (u8 [parent, rows, ceil(cols / 8)]) and
 /// the lookup tables (f16 [rows, 2^b] for b in [seed, parent]) must have the
 /// shapes the config implies. Otherwise it is fp16 when "<prefix>.weight"
-/// exists. Errors name the file (or directory) and the tensor: a projection
-/// with neither tensor, a model mixing packed and fp16 projections, and
-/// malformed metadata or packed tensors.
+/// exists. An untied lm_head is read the same way ("lm_head.qweight.planes"
+/// or "lm_head.weight"); it may be packed only when the projections are.
+/// Errors name the file (or directory) and the tensor: a projection with
+/// neither tensor, a model mixing packed and fp16 projections, and malformed
+/// metadata or packed tensors.
 llvm::Expected<WeightLayout> detectWeightLayout(const HFModel &model);
 
 } // namespace pmpd

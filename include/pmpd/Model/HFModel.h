@@ -45,8 +45,8 @@ public:
   /// (missing tensor, shape that disagrees with the config, ...).
   static llvm::Expected<std::unique_ptr<HFModel>> open(llvm::StringRef dir);
   /// As `open(dir)`; with `requireProjections` false, the seven projection
-  /// weights of each layer may be absent (a directory whose projections are
-  /// stored packed elsewhere). Projections that are present are still
+  /// weights of each layer and an untied lm_head may be absent (a directory
+  /// whose projections are stored packed). Projections that are present are still
   /// checked. Tensors the config does not imply are always allowed.
   static llvm::Expected<std::unique_ptr<HFModel>>
   open(llvm::StringRef dir, bool requireProjections);

@@ -84,7 +84,7 @@ def main():
             if a.arch == "qwen2" and name.split(".")[1] in ("q_proj", "k_proj",
                                                             "v_proj"):
                 ts[pre + name + ".bias"] = half(rows)
-            if a.kind == "fp16":
+            if a.kind in ("fp16", "fp16-packed-head"):
                 ts[pre + name + ".weight"] = half(rows, cols)
             else:
                 for suffix, t in packed(rng, rows, cols).items():
@@ -114,6 +114,12 @@ def main():
         del ts[q1 + "qweight.lut3"]
     elif a.kind == "planes-dtype":
         ts[q1 + "qweight.planes"] = ts[q1 + "qweight.planes"].astype(np.int8)
+    elif a.kind in ("packed-head", "fp16-packed-head"):
+        del ts["lm_head.weight"]
+        for suffix, t in packed(rng, VOCAB, HIDDEN).items():
+            ts["lm_head." + suffix] = t
+    elif a.kind == "no-head":
+        del ts["lm_head.weight"]
     elif a.kind not in ("packed", "fp16", "no-config"):
         raise SystemExit("unknown kind " + a.kind)
 
