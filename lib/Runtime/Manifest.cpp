@@ -149,6 +149,14 @@ llvm::Expected<Manifest> Manifest::load(llvm::StringRef dir) {
                       "missing or not an integer in [0, " +
                           llvm::Twine(kMaxSchedulerState).str() + "]");
   m.schedulerState = *state;
+  // Only a learned schedule's decode entry takes a state; the two disagreeing
+  // would call the library with the wrong arguments.
+  bool learned = llvm::StringRef(m.schedule).contains(";learned=");
+  if (learned != (m.schedulerState > 0))
+    return fieldError("scheduler_state",
+                      learned ? "a learned schedule needs the scheduler's "
+                                "state size"
+                              : "only a learned schedule has a state");
 
   const Value *model = root->get("model");
   if (!model)

@@ -124,6 +124,24 @@ TEST_F(ManifestTest, SchedulerStateOutOfRange) {
       << loadError();
 }
 
+TEST_F(ManifestTest, SchedulerStateWithoutLearnedSchedule) {
+  manifest.schedulerState = 3;
+  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
+  EXPECT_NE(loadError().find("field 'scheduler_state': only a learned "
+                             "schedule has a state"),
+            std::string::npos)
+      << loadError();
+}
+
+TEST_F(ManifestTest, LearnedScheduleWithoutState) {
+  manifest.schedule += ";learned=scheduler.json";
+  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
+  EXPECT_NE(loadError().find("field 'scheduler_state': a learned schedule "
+                             "needs the scheduler's state size"),
+            std::string::npos)
+      << loadError();
+}
+
 TEST_F(ManifestTest, MalformedJSON) {
   writeFile("manifest.json", "{\"format\": ");
   EXPECT_NE(loadError().find("manifest.json: malformed JSON"),
