@@ -172,8 +172,25 @@ static void applyRope(float *x, int64_t tokens, int64_t heads, int64_t dim,
   }
 }
 
+/// What the backward pass needs of a forward pass: per layer, the inputs of
+/// both norms, of the projections and of the attention, and the attention
+/// probabilities; then the final norm's input and the logits.
+struct LlamaReference::Trace {
+  struct Layer {
+    std::vector<float> xIn, h1, q, k, v, probs, attn, xMid, h2, gate, up, act;
+  };
+  std::vector<Layer> layers;
+  std::vector<float> xFinal;
+};
+
 std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
                                            ProjectionObserver *observer) const {
+  return forward(ids, observer, nullptr);
+}
+
+std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
+                                           ProjectionObserver *observer,
+                                           Trace *trace) const {
   // Out-of-range ids would read outside the embedding table; callers check
   // them first (checkIds), so reaching this is a programming error.
   if (Error e = checkIds(ids))
@@ -213,12 +230,20 @@ std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
   const float scale = float(1.0 / std::sqrt(double(D)));
   const int64_t queryBlocks = (T + kQueryBlock - 1) / kQueryBlock;
   std::vector<PackedMatrix> keys(NKV), values(NKV);
+  if (trace)
+    trace->layers.resize(cfg.numLayers);
 
   for (int64_t l = 0; l < cfg.numLayers; ++l) {
     const Layer &layer = layers[l];
     auto proj = [&](Projection p) -> const PackedMatrix & {
       return layer.proj[unsigned(p)];
     };
+
+    Trace::Layer *saved = trace ? &trace->layers[l] : nullptr;
+    if (saved) {
+      saved->xIn = x;
+      saved->probs.assign(NH * T * T, 0.0f);
+    }
 
     // Attention.
     rmsNorm(x.data(), layer.inputNorm, h.data(), T, H, cfg.rmsNormEps);
@@ -233,6 +258,12 @@ std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
          KW, T);
     applyRope(q.data(), T, NH, D, cosTable, sinTable);
     applyRope(k.data(), T, NKV, D, cosTable, sinTable);
+    if (saved) {
+      saved->h1 = h;
+      saved->q = q;
+      saved->k = k;
+      saved->v = v;
+    }
 
     // K^T and V of each KV head, packed once and shared by its query heads.
     parallelFor(0, 2 * NKV, [&](size_t i) {
@@ -270,6 +301,9 @@ std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
         for (int64_t j = 0; j < visible; ++j)
           s[j] *= inv;
         std::fill(s + visible, s + seen, 0.0f);
+        if (saved)
+          std::copy_n(s, visible,
+                      saved->probs.data() + (head * T + t0 + r) * T);
       }
       gemmPartial(scores.data(), seen, values[head / group], seen, D, nullptr,
                   attn.data() + t0 * QW + head * D, QW, rows,
@@ -280,6 +314,10 @@ std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
     gemm(attn.data(), QW, proj(Projection::O), nullptr, tmp.data(), H, T);
     for (int64_t i = 0; i < T * H; ++i)
       x[i] += tmp[i];
+    if (saved) {
+      saved->attn = attn;
+      saved->xMid = x;
+    }
 
     // MLP: down(silu(gate(h)) * up(h)).
     rmsNorm(x.data(), layer.postAttentionNorm, h.data(), T, H, cfg.rmsNormEps);
@@ -287,19 +325,227 @@ std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
     observe(l, Projection::Up, h.data(), H);
     gemm(h.data(), H, proj(Projection::Gate), nullptr, gate.data(), I, T);
     gemm(h.data(), H, proj(Projection::Up), nullptr, up.data(), I, T);
+    if (saved) {
+      saved->h2 = h;
+      saved->gate = gate;
+      saved->up = up;
+    }
     for (int64_t i = 0; i < T * I; ++i) {
       float g = gate[i];
       gate[i] = g / (1.0f + std::exp(-g)) * up[i];
     }
     observe(l, Projection::Down, gate.data(), I);
+    if (saved)
+      saved->act = gate;
     gemm(gate.data(), I, proj(Projection::Down), nullptr, tmp.data(), H, T);
     for (int64_t i = 0; i < T * H; ++i)
       x[i] += tmp[i];
   }
 
+  if (trace)
+    trace->xFinal = x;
   rmsNorm(x.data(), finalNorm, h.data(), T, H, cfg.rmsNormEps);
   gemm(h.data(), H, lmHead, nullptr, logits.data(), V, T);
   return logits;
+}
+
+/// dx += the gradient through out = rmsNorm(x) * w, given dout.
+static void rmsNormBackward(const float *x, const std::vector<float> &w,
+                            const float *dout, float *dx, int64_t tokens,
+                            int64_t hidden, double eps) {
+  parallelFor(0, tokens, [&](size_t t) {
+    const float *row = x + t * hidden;
+    const float *d = dout + t * hidden;
+    double sum = 0.0, dot = 0.0;
+    for (int64_t i = 0; i < hidden; ++i) {
+      sum += double(row[i]) * row[i];
+      dot += double(w[i]) * d[i] * row[i];
+    }
+    double r = 1.0 / std::sqrt(sum / hidden + eps);
+    double c = r * r * r * dot / hidden;
+    float *o = dx + t * hidden;
+    for (int64_t i = 0; i < hidden; ++i)
+      o[i] += float(r * w[i] * d[i] - c * row[i]);
+  });
+}
+
+/// The inverse rotation of applyRope (its transpose), applied in place.
+static void applyRopeBackward(float *x, int64_t tokens, int64_t heads,
+                              int64_t dim, const std::vector<float> &cosTable,
+                              const std::vector<float> &sinTable) {
+  int64_t half = dim / 2;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *cs = cosTable.data() + t * half;
+    const float *sn = sinTable.data() + t * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float *v = x + (t * heads + h) * dim;
+      for (int64_t i = 0; i < half; ++i) {
+        float a = v[i], b = v[i + half];
+        v[i] = a * cs[i] + b * sn[i];
+        v[i + half] = b * cs[i] - a * sn[i];
+      }
+    }
+  }
+}
+
+/// Y[M, K] = dY[M, N] * W[N, K], for W row-major [N, K] (a projection's
+/// Hugging Face layout): the gradient of a projection's input.
+static std::vector<float> timesWeight(const std::vector<float> &dy,
+                                      const std::vector<float> &w, int64_t m,
+                                      int64_t n, int64_t k) {
+  std::vector<float> out(m * k);
+  gemm(dy.data(), n, PackedMatrix::fromKN(w.data(), n, k, k), nullptr,
+       out.data(), k, m);
+  return out;
+}
+
+/// G[N, K] = dY[M, N]^T * X[M, K]: a projection's weight gradient.
+static std::vector<float> weightGradient(const float *dy, const float *x,
+                                         int64_t m, int64_t n, int64_t k) {
+  std::vector<float> dyT(n * m);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      dyT[j * m + i] = dy[i * n + j];
+  std::vector<float> out(n * k);
+  gemm(dyT.data(), m, PackedMatrix::fromKN(x, m, k, k), nullptr, out.data(), k,
+       n);
+  return out;
+}
+
+Error LlamaReference::projectionGradients(
+    ArrayRef<int32_t> ids,
+    function_ref<void(int64_t, Projection, ArrayRef<float>)> sink) const {
+  if (ids.size() < 2)
+    return createStringError(inconvertibleErrorCode(),
+                             "gradients need a sequence of at least 2 ids");
+  if (Error e = checkIds(ids))
+    return e;
+  const int64_t T = ids.size() - 1, H = cfg.hiddenSize, D = cfg.headDim;
+  const int64_t NH = cfg.numHeads, NKV = cfg.numKVHeads;
+  const int64_t I = cfg.intermediateSize, V = cfg.vocabSize;
+  const int64_t QW = NH * D, KW = NKV * D, group = NH / NKV;
+  Trace trace;
+  std::vector<float> logits = forward(ids.drop_back(), nullptr, &trace);
+
+  // d(sum of NLL)/d(logits) = softmax - one-hot of the next id.
+  parallelFor(0, T, [&](size_t t) {
+    float *row = logits.data() + t * V;
+    float maxLogit = *std::max_element(row, row + V);
+    double sum = 0.0;
+    for (int64_t j = 0; j < V; ++j)
+      sum += std::exp(double(row[j]) - maxLogit);
+    for (int64_t j = 0; j < V; ++j)
+      row[j] = float(std::exp(double(row[j]) - maxLogit) / sum);
+    row[ids[t + 1]] -= 1.0f;
+  });
+  std::vector<float> dh =
+      timesWeight(logits, lmHead.unpackRowsNK(), T, V, H);
+  std::vector<float> dx(T * H, 0.0f);
+  rmsNormBackward(trace.xFinal.data(), finalNorm, dh.data(), dx.data(), T, H,
+                  cfg.rmsNormEps);
+
+  int64_t half = D / 2;
+  std::vector<float> cosTable(T * half), sinTable(T * half);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < half; ++i) {
+      double angle = double(t) * invFreq[i];
+      cosTable[t * half + i] = float(std::cos(angle));
+      sinTable[t * half + i] = float(std::sin(angle));
+    }
+  const float scale = float(1.0 / std::sqrt(double(D)));
+
+  for (int64_t l = cfg.numLayers - 1; l >= 0; --l) {
+    const Layer &layer = layers[l];
+    const Trace::Layer &saved = trace.layers[l];
+    auto weight = [&](Projection p) {
+      return layer.proj[unsigned(p)].unpackRowsNK();
+    };
+
+    // MLP: x_out = x_mid + down(silu(gate) * up).
+    sink(l, Projection::Down,
+         weightGradient(dx.data(), saved.act.data(), T, H, I));
+    std::vector<float> dAct = timesWeight(dx, weight(Projection::Down), T, H, I);
+    std::vector<float> dGate(T * I), dUp(T * I);
+    for (int64_t i = 0; i < T * I; ++i) {
+      float g = saved.gate[i];
+      float sigmoid = 1.0f / (1.0f + std::exp(-g));
+      dUp[i] = dAct[i] * g * sigmoid;
+      dGate[i] = dAct[i] * saved.up[i] * sigmoid * (1.0f + g * (1.0f - sigmoid));
+    }
+    sink(l, Projection::Gate,
+         weightGradient(dGate.data(), saved.h2.data(), T, I, H));
+    sink(l, Projection::Up, weightGradient(dUp.data(), saved.h2.data(), T, I, H));
+    std::vector<float> dh2 = timesWeight(dGate, weight(Projection::Gate), T, I, H);
+    std::vector<float> fromUp = timesWeight(dUp, weight(Projection::Up), T, I, H);
+    for (int64_t i = 0; i < T * H; ++i)
+      dh2[i] += fromUp[i];
+    rmsNormBackward(saved.xMid.data(), layer.postAttentionNorm, dh2.data(),
+                    dx.data(), T, H, cfg.rmsNormEps);
+
+    // Attention: x_mid = x_in + o(attention(q, k, v)).
+    sink(l, Projection::O,
+         weightGradient(dx.data(), saved.attn.data(), T, H, QW));
+    std::vector<float> dAttn = timesWeight(dx, weight(Projection::O), T, H, QW);
+    std::vector<float> dq(T * QW, 0.0f);
+    // Key and value gradients per query head, summed over each group after.
+    std::vector<float> dkHead(NH * T * D, 0.0f), dvHead(NH * T * D, 0.0f);
+    parallelFor(0, NH, [&](size_t head) {
+      int64_t kv = head / group;
+      const float *p = saved.probs.data() + head * T * T;
+      float *dk = dkHead.data() + head * T * D;
+      float *dv = dvHead.data() + head * T * D;
+      std::vector<float> dScore(T);
+      for (int64_t t = 0; t < T; ++t) {
+        const float *dOut = dAttn.data() + t * QW + head * D;
+        const float *prob = p + t * T;
+        double weighted = 0.0;
+        for (int64_t j = 0; j <= t; ++j) {
+          const float *vj = saved.v.data() + j * KW + kv * D;
+          float dp = 0.0f;
+          for (int64_t d = 0; d < D; ++d)
+            dp += dOut[d] * vj[d];
+          dScore[j] = dp;
+          weighted += double(prob[j]) * dp;
+          float *dvj = dv + j * D;
+          for (int64_t d = 0; d < D; ++d)
+            dvj[d] += prob[j] * dOut[d];
+        }
+        const float *qt = saved.q.data() + t * QW + head * D;
+        float *dqt = dq.data() + t * QW + head * D;
+        for (int64_t j = 0; j <= t; ++j) {
+          float ds = prob[j] * (dScore[j] - float(weighted)) * scale;
+          const float *kj = saved.k.data() + j * KW + kv * D;
+          float *dkj = dk + j * D;
+          for (int64_t d = 0; d < D; ++d) {
+            dqt[d] += ds * kj[d];
+            dkj[d] += ds * qt[d];
+          }
+        }
+      }
+    });
+    std::vector<float> dk(T * KW, 0.0f), dv(T * KW, 0.0f);
+    for (int64_t head = 0; head < NH; ++head)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t d = 0; d < D; ++d) {
+          int64_t to = t * KW + (head / group) * D + d;
+          dk[to] += dkHead[(head * T + t) * D + d];
+          dv[to] += dvHead[(head * T + t) * D + d];
+        }
+    applyRopeBackward(dq.data(), T, NH, D, cosTable, sinTable);
+    applyRopeBackward(dk.data(), T, NKV, D, cosTable, sinTable);
+    sink(l, Projection::Q, weightGradient(dq.data(), saved.h1.data(), T, QW, H));
+    sink(l, Projection::K, weightGradient(dk.data(), saved.h1.data(), T, KW, H));
+    sink(l, Projection::V, weightGradient(dv.data(), saved.h1.data(), T, KW, H));
+    std::vector<float> dh1 = timesWeight(dq, weight(Projection::Q), T, QW, H);
+    for (auto [grad, p] : {std::pair{&dk, Projection::K}, {&dv, Projection::V}}) {
+      std::vector<float> part = timesWeight(*grad, weight(p), T, KW, H);
+      for (int64_t i = 0; i < T * H; ++i)
+        dh1[i] += part[i];
+    }
+    rmsNormBackward(saved.xIn.data(), layer.inputNorm, dh1.data(), dx.data(),
+                    T, H, cfg.rmsNormEps);
+  }
+  return Error::success();
 }
 
 double LlamaReference::sequenceNLL(ArrayRef<int32_t> ids,

@@ -63,6 +63,16 @@ static cl::opt<bool>
     unweighted("unweighted",
                cl::desc("Plain (unweighted) k-means: no calibration"),
                cl::cat(category));
+enum class SensitivityKind { Activations, Gradients };
+static cl::opt<SensitivityKind> sensitivityKind(
+    "sensitivity", cl::desc("What weights the k-means of each row"),
+    cl::values(clEnumValN(SensitivityKind::Activations, "activations",
+                          "Squared input activations, per input column"),
+               clEnumValN(SensitivityKind::Gradients, "gradients",
+                          "Squared per-document gradients of the next-token "
+                          "loss, per weight (a diagonal Fisher estimate, as "
+                          "in SqueezeLLM)")),
+    cl::init(SensitivityKind::Activations), cl::cat(category));
 static cl::opt<bool> quantizeLMHead("quantize-lm-head",
                                     cl::desc("Pack lm_head too"),
                                     cl::cat(category));
@@ -95,32 +105,46 @@ static std::string join(StringRef dir, StringRef name) {
   return std::string(path);
 }
 
-/// Sums of squared input activations of every projection.
-struct SecondMoments : ProjectionObserver {
-  explicit SecondMoments(const ModelConfig &config)
+/// How much each weight of every projection matters: sums over the
+/// calibration data, averaged on request. Squared input activations give one
+/// value per input column; squared gradients one per weight.
+struct Sensitivity {
+  explicit Sensitivity(const ModelConfig &config)
       : sums(config.numLayers * kNumProjections) {}
 
-  void observe(int64_t layer, Projection p, const float *x, int64_t tokens,
-               int64_t features) override {
+  std::vector<double> &sum(int64_t layer, Projection p, size_t size) {
     std::vector<double> &s = sums[layer * kNumProjections + unsigned(p)];
-    s.resize(features, 0.0);
-    for (int64_t t = 0; t < tokens; ++t)
-      for (int64_t k = 0; k < features; ++k)
-        s[k] += double(x[t * features + k]) * x[t * features + k];
-    if (layer == 0 && p == Projection::Q)
-      count += tokens;
+    s.resize(size, 0.0);
+    return s;
   }
 
   std::vector<float> importance(int64_t layer, Projection p) const {
     const std::vector<double> &s = sums[layer * kNumProjections + unsigned(p)];
     std::vector<float> h(s.size());
     for (size_t k = 0; k < s.size(); ++k)
-      h[k] = float(s[k] / std::max<int64_t>(1, count));
+      h[k] = float(s[k] / std::max<int64_t>(1, samples));
     return h;
   }
 
   std::vector<std::vector<double>> sums;
-  int64_t count = 0;
+  int64_t samples = 0; // Tokens (activations) or documents (gradients).
+};
+
+/// Adds every projection's squared input activations to a Sensitivity.
+struct SecondMoments : ProjectionObserver {
+  explicit SecondMoments(Sensitivity &sensitivity) : sensitivity(sensitivity) {}
+
+  void observe(int64_t layer, Projection p, const float *x, int64_t tokens,
+               int64_t features) override {
+    std::vector<double> &s = sensitivity.sum(layer, p, features);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t k = 0; k < features; ++k)
+        s[k] += double(x[t * features + k]) * x[t * features + k];
+    if (layer == 0 && p == Projection::Q)
+      sensitivity.samples += tokens;
+  }
+
+  Sensitivity &sensitivity;
 };
 
 static std::string defaultCalibration() {
@@ -130,7 +154,7 @@ static std::string defaultCalibration() {
   return std::string(path);
 }
 
-static Expected<std::unique_ptr<SecondMoments>>
+static Expected<std::unique_ptr<Sensitivity>>
 calibrate(const HFModel &model, std::string &description) {
   auto reference = LlamaReference::create(model);
   if (!reference)
@@ -142,7 +166,8 @@ calibrate(const HFModel &model, std::string &description) {
   auto texts = readJsonlTexts(file);
   if (!texts)
     return texts.takeError();
-  auto moments = std::make_unique<SecondMoments>(model.config());
+  auto sensitivity = std::make_unique<Sensitivity>(model.config());
+  SecondMoments moments(*sensitivity);
   int64_t docs = std::min<int64_t>(calibDocs, texts->size());
   ProgressBar progress("calibrating", docs);
   int64_t tokens = 0;
@@ -162,16 +187,31 @@ calibrate(const HFModel &model, std::string &description) {
                                              "the model: document " +
                                    Twine(d + 1) + " of " + file + ": " +
                                    toString(std::move(error)));
-    (*reference)->forward(*ids, moments.get());
+    if (sensitivityKind == SensitivityKind::Gradients) {
+      if (Error error = (*reference)->projectionGradients(
+              *ids, [&](int64_t layer, Projection p, ArrayRef<float> g) {
+                std::vector<double> &s = sensitivity->sum(layer, p, g.size());
+                parallelFor(0, g.size(), [&](size_t i) {
+                  s[i] += double(g[i]) * g[i];
+                });
+              }))
+        return std::move(error);
+      sensitivity->samples += 1;
+    } else {
+      (*reference)->forward(*ids, &moments);
+    }
     tokens += ids->size();
     progress.advance(1);
   }
   progress.finish();
-  description = formatv("input-activation second moments over {0} tokens of "
-                        "{1} documents of {2}",
-                        tokens, docs, sys::path::filename(file))
-                    .str();
-  return std::move(moments);
+  description =
+      formatv("{0} over {1} tokens of {2} documents of {3}",
+              sensitivityKind == SensitivityKind::Gradients
+                  ? "squared gradients of the next-token loss"
+                  : "input-activation second moments",
+              tokens, docs, sys::path::filename(file))
+          .str();
+  return std::move(sensitivity);
 }
 
 static Error copyIfPresent(StringRef from, StringRef to, StringRef name) {
@@ -354,13 +394,16 @@ int main(int argc, char **argv) {
     return fail(modelDir + ": --quantize-lm-head: lm_head is tied to the "
                 "embeddings (tie_word_embeddings), which must stay fp16");
 
-  std::unique_ptr<SecondMoments> moments;
+  if (unweighted && sensitivityKind.getNumOccurrences())
+    return fail("--unweighted quantizes without a sensitivity; drop "
+                "--sensitivity");
+  std::unique_ptr<Sensitivity> sensitivity;
   std::string calibration = "none (unweighted k-means)";
   if (!unweighted) {
     auto calibrated = calibrate(**model, calibration);
     if (!calibrated)
       return fail(toString(calibrated.takeError()));
-    moments = std::move(*calibrated);
+    sensitivity = std::move(*calibrated);
   }
 
   std::vector<Quantized> packed;
@@ -388,8 +431,8 @@ int main(int argc, char **argv) {
       // lm_head's inputs are the final norm's outputs, which the reference
       // does not observe: it is quantized unweighted.
       std::vector<float> importance;
-      if (moments && q.layer >= 0)
-        importance = moments->importance(q.layer, q.projection);
+      if (sensitivity && q.layer >= 0)
+        importance = sensitivity->importance(q.layer, q.projection);
       auto weight =
           quantizeAnyPrecision(*source, q.rows, q.cols, importance, options);
       if (!weight)

@@ -26,6 +26,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <numeric>
 #include <random>
 
 using namespace llvm;
@@ -460,6 +462,60 @@ TEST_F(FixtureTest, SequenceNLLIsLogSoftmaxOfForward) {
   EXPECT_EQ(reference->sequenceNLL({}, count), 0.0);
   EXPECT_EQ(count, 0);
   EXPECT_TRUE(reference->forward({}).empty());
+}
+
+// Backpropagation against central differences of sequenceNLL, on the
+// largest gradient entries of every projection of the first and last layer.
+TEST_F(FixtureTest, ProjectionGradientsMatchFiniteDifferences) {
+  ASSERT_TRUE(reference);
+  const ModelConfig &c = reference->config();
+  std::vector<int32_t> ids = {1, 2000, 77, 1234, 9, 8000, 31, 415, 16, 2};
+  std::map<std::pair<int64_t, Projection>, std::vector<float>> gradients;
+  int calls = 0;
+  ASSERT_FALSE(bool(reference->projectionGradients(
+      ids, [&](int64_t layer, Projection p, llvm::ArrayRef<float> g) {
+        ++calls;
+        if (layer == 0 || layer == c.numLayers - 1)
+          gradients[{layer, p}].assign(g.begin(), g.end());
+      })));
+  EXPECT_EQ(calls, c.numLayers * int(std::size(kAll)));
+
+  int64_t count = 0;
+  for (auto &[key, g] : gradients) {
+    auto [layer, p] = key;
+    auto [rows, cols] = projectionShape(c, p);
+    ASSERT_EQ(int64_t(g.size()), rows * cols);
+    std::vector<float> w = reference->projection(layer, p);
+    // The three entries of largest gradient.
+    std::vector<size_t> order(g.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + 3, order.end(),
+                      [&](size_t a, size_t b) {
+                        return std::fabs(g[a]) > std::fabs(g[b]);
+                      });
+    for (size_t i : llvm::ArrayRef(order).take_front(3)) {
+      const float eps = 1e-2f;
+      std::vector<float> shifted = w;
+      shifted[i] = w[i] + eps;
+      ASSERT_FALSE(bool(reference->setProjection(layer, p, shifted)));
+      double plus = reference->sequenceNLL(ids, count);
+      shifted[i] = w[i] - eps;
+      ASSERT_FALSE(bool(reference->setProjection(layer, p, shifted)));
+      double minus = reference->sequenceNLL(ids, count);
+      double numeric = (plus - minus) / (2 * eps);
+      EXPECT_NEAR(g[i], numeric, 0.01 * std::fabs(numeric) + 1e-3)
+          << "layer " << layer << " " << projectionName(p).str() << " entry "
+          << i;
+    }
+    ASSERT_FALSE(bool(reference->setProjection(layer, p, w)));
+  }
+
+  EXPECT_TRUE(bool(reference->projectionGradients(
+      {1}, [](int64_t, Projection, llvm::ArrayRef<float>) {})));
+  llvm::Error bad = reference->projectionGradients(
+      {1, int32_t(c.vocabSize)}, [](int64_t, Projection, llvm::ArrayRef<float>) {});
+  EXPECT_NE(llvm::toString(std::move(bad)).find("outside the vocabulary"),
+            std::string::npos);
 }
 
 TEST_F(FixtureTest, CheckIdsNamesTheBadId) {

@@ -17,6 +17,7 @@
 #include "pmpd/Reference/Gemm.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -66,8 +67,22 @@ public:
   /// to the number of terms, n - 1 (0 when n < 2, with a sum of 0).
   double sequenceNLL(llvm::ArrayRef<int32_t> ids, int64_t &count) const;
 
+  /// The gradient of sequenceNLL(ids) with respect to each projection's
+  /// weight, row-major [out, in] like `projection`, by backpropagation in
+  /// fp32. `sink` sees each projection once, from the last layer to the
+  /// first, on the calling thread; the gradient is valid during the call.
+  /// Fails for fewer than 2 ids or an id outside the vocabulary.
+  llvm::Error projectionGradients(
+      llvm::ArrayRef<int32_t> ids,
+      llvm::function_ref<void(int64_t layer, Projection p,
+                              llvm::ArrayRef<float> gradient)>
+          sink) const;
+
 private:
   LlamaReference() = default;
+  struct Trace;
+  std::vector<float> forward(llvm::ArrayRef<int32_t> ids,
+                             ProjectionObserver *observer, Trace *trace) const;
 
   struct Layer {
     std::vector<float> inputNorm, postAttentionNorm;
