@@ -50,21 +50,15 @@ static FailureOr<DenseElementsAttr> loadClassifier(ModuleOp module,
     module.emitError() << llvm::toString(scheduler.takeError());
     return failure();
   }
-  auto sameStage = [](const LearnedScheduler::Stage &stage,
-                      std::tuple<int64_t, int64_t> attr) {
-    return int64_t(stage.bits) == std::get<0>(attr) &&
-           stage.from == std::get<1>(attr);
-  };
-  if (scheduler->stages.size() != schedule.getBits().size() ||
-      !llvm::all_of(llvm::zip_equal(scheduler->stages,
-                                    llvm::zip_equal(schedule.getBits(),
-                                                    schedule.getSteps())),
-                    [&](auto pair) {
-                      return sameStage(std::get<0>(pair), std::get<1>(pair));
-                    })) {
+  ArrayRef<LearnedScheduler::Stage> stages = scheduler->stages;
+  bool same = stages.size() == schedule.getBits().size();
+  for (size_t i = 0; same && i < stages.size(); ++i)
+    same = int64_t(stages[i].bits) == schedule.getBits()[i] &&
+           stages[i].from == schedule.getSteps()[i];
+  if (!same) {
     InFlightDiagnostic diag = module.emitError();
     diag << path << ": the scheduler's stages (";
-    llvm::interleaveComma(scheduler->stages, diag, [&](const auto &stage) {
+    llvm::interleaveComma(stages, diag, [&](const auto &stage) {
       diag << stage.bits << "@" << stage.from;
     });
     diag << ") differ from the schedule's " << schedule;
