@@ -490,38 +490,40 @@ Error LlamaReference::projectionGradients(
     // Key and value gradients per query head, summed over each group after.
     std::vector<float> dkHead(NH * T * D, 0.0f), dvHead(NH * T * D, 0.0f);
     parallelFor(0, NH, [&](size_t head) {
+      // out = P V with P = softmax(scale * Q K^T), per head, as GEMMs.
       int64_t kv = head / group;
-      const float *p = saved.probs.data() + head * T * T;
-      float *dk = dkHead.data() + head * T * D;
-      float *dv = dvHead.data() + head * T * D;
-      std::vector<float> dScore(T);
+      const float *prob = saved.probs.data() + head * T * T;
+      const float *dOut = dAttn.data() + head * D;
+      const float *qHead = saved.q.data() + head * D;
+      const float *kHead = saved.k.data() + kv * D;
+      const float *vHead = saved.v.data() + kv * D;
+      // dP = dOut V^T, then dS = P * (dP - rowsum(P * dP)) * scale.
+      std::vector<float> dS(T * T), transposed(T * T);
+      gemm(dOut, QW, PackedMatrix::fromRowsNK(vHead, T, D, KW), nullptr,
+           dS.data(), T, T, /*parallel=*/false);
       for (int64_t t = 0; t < T; ++t) {
-        const float *dOut = dAttn.data() + t * QW + head * D;
-        const float *prob = p + t * T;
+        float *row = dS.data() + t * T;
+        const float *p = prob + t * T;
         double weighted = 0.0;
-        for (int64_t j = 0; j <= t; ++j) {
-          const float *vj = saved.v.data() + j * KW + kv * D;
-          float dp = 0.0f;
-          for (int64_t d = 0; d < D; ++d)
-            dp += dOut[d] * vj[d];
-          dScore[j] = dp;
-          weighted += double(prob[j]) * dp;
-          float *dvj = dv + j * D;
-          for (int64_t d = 0; d < D; ++d)
-            dvj[d] += prob[j] * dOut[d];
-        }
-        const float *qt = saved.q.data() + t * QW + head * D;
-        float *dqt = dq.data() + t * QW + head * D;
-        for (int64_t j = 0; j <= t; ++j) {
-          float ds = prob[j] * (dScore[j] - float(weighted)) * scale;
-          const float *kj = saved.k.data() + j * KW + kv * D;
-          float *dkj = dk + j * D;
-          for (int64_t d = 0; d < D; ++d) {
-            dqt[d] += ds * kj[d];
-            dkj[d] += ds * qt[d];
-          }
-        }
+        for (int64_t j = 0; j <= t; ++j)
+          weighted += double(p[j]) * row[j];
+        for (int64_t j = 0; j < T; ++j)
+          row[j] = p[j] * (row[j] - float(weighted)) * scale;
       }
+      // dQ = dS K; dK = dS^T Q; dV = P^T dOut.
+      gemm(dS.data(), T, PackedMatrix::fromKN(kHead, T, D, KW), nullptr,
+           dq.data() + head * D, QW, T, /*parallel=*/false);
+      auto transpose = [&](const float *m) {
+        for (int64_t i = 0; i < T; ++i)
+          for (int64_t j = 0; j < T; ++j)
+            transposed[j * T + i] = m[i * T + j];
+      };
+      transpose(dS.data());
+      gemm(transposed.data(), T, PackedMatrix::fromKN(qHead, T, D, QW),
+           nullptr, dkHead.data() + head * T * D, D, T, /*parallel=*/false);
+      transpose(prob);
+      gemm(transposed.data(), T, PackedMatrix::fromKN(dOut, T, D, QW), nullptr,
+           dvHead.data() + head * T * D, D, T, /*parallel=*/false);
     });
     std::vector<float> dk(T * KW, 0.0f), dv(T * KW, 0.0f);
     for (int64_t head = 0; head < NH; ++head)
