@@ -68,3 +68,4 @@ module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 
     return %l : tensor<2x32xf32>
   }
 }
+

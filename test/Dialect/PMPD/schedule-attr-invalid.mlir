@@ -37,3 +37,18 @@ module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = []>} {}
 
 // expected-error @+1 {{learned schedule needs a classifier file name}}
 module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0], learned = "">} {}
+
+// -----
+
+// expected-error @+1 {{a learned schedule is monotone; drop 'nonmonotone'}}
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 2 from 8], nonmonotone, learned = "s.json">} {}
+
+// -----
+
+// expected-error @+1 {{a learned schedule needs at least two decode stages to choose between}}
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0], learned = "s.json">} {}
+
+// -----
+
+// expected-error @+1 {{a learned schedule steps down in precision at every stage; stage 2 has 3 bits after 3}}
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 8, 3 from 16], learned = "s.json">} {}
