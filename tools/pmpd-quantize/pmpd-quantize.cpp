@@ -2,8 +2,9 @@
 //
 // MODEL_DIR -> OUT_DIR: every decoder projection packed as any-precision
 // weights (bit-planes + per-width LUTs), everything else copied. Sensitivity
-// is the second moment of each projection's input activations, measured by
-// the fp32 reference forward pass on calibration text. Reports, per layer
+// is each weight's squared gradient of the next-token loss (or, faster, the
+// second moment of its input activations), measured by the fp32 reference on
+// calibration text. Reports, per layer
 // and width, the importance-weighted reconstruction error beside
 // round-to-nearest g128 at the same bits, and the bits per weight of each.
 //
@@ -65,14 +66,15 @@ static cl::opt<bool>
                cl::cat(category));
 enum class SensitivityKind { Activations, Gradients };
 static cl::opt<SensitivityKind> sensitivityKind(
-    "sensitivity", cl::desc("What weights the k-means of each row"),
+    "sensitivity",
+    cl::desc("What weights the k-means of each row (default: gradients)"),
     cl::values(clEnumValN(SensitivityKind::Activations, "activations",
                           "Squared input activations, per input column"),
                clEnumValN(SensitivityKind::Gradients, "gradients",
                           "Squared per-document gradients of the next-token "
                           "loss, per weight (a diagonal Fisher estimate, as "
                           "in SqueezeLLM)")),
-    cl::init(SensitivityKind::Activations), cl::cat(category));
+    cl::init(SensitivityKind::Gradients), cl::cat(category));
 static cl::opt<bool> quantizeLMHead("quantize-lm-head",
                                     cl::desc("Pack lm_head too"),
                                     cl::cat(category));
@@ -428,8 +430,8 @@ int main(int argc, char **argv) {
       auto source = (*model)->tensorF32(q.prefix + ".weight");
       if (!source)
         return fail(toString(source.takeError()));
-      // lm_head's inputs are the final norm's outputs, which the reference
-      // does not observe: it is quantized unweighted.
+      // The reference measures no sensitivity of lm_head: it is quantized
+      // unweighted.
       std::vector<float> importance;
       if (sensitivity && q.layer >= 0)
         importance = sensitivity->importance(q.layer, q.projection);
