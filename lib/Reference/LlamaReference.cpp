@@ -153,10 +153,12 @@ static void rmsNorm(const float *x, const std::vector<float> &w, float *out,
 }
 
 /// Rotary embedding in HF's rotate_half convention: element i pairs with
-/// i + d/2, both rotated by position * invFreq[i].
+/// i + d/2, both rotated by position * invFreq[i]; with `inverse`, rotated
+/// back (the transpose, which the backward pass applies to gradients).
 static void applyRope(float *x, int64_t tokens, int64_t heads, int64_t dim,
                       const std::vector<float> &cosTable,
-                      const std::vector<float> &sinTable) {
+                      const std::vector<float> &sinTable,
+                      bool inverse = false) {
   int64_t half = dim / 2;
   for (int64_t t = 0; t < tokens; ++t) {
     const float *cs = cosTable.data() + t * half;
@@ -165,8 +167,9 @@ static void applyRope(float *x, int64_t tokens, int64_t heads, int64_t dim,
       float *v = x + (t * heads + h) * dim;
       for (int64_t i = 0; i < half; ++i) {
         float a = v[i], b = v[i + half];
-        v[i] = a * cs[i] - b * sn[i];
-        v[i + half] = b * cs[i] + a * sn[i];
+        float sin = inverse ? -sn[i] : sn[i];
+        v[i] = a * cs[i] - b * sin;
+        v[i + half] = b * cs[i] + a * sin;
       }
     }
   }
@@ -181,6 +184,7 @@ struct LlamaReference::Trace {
   };
   std::vector<Layer> layers;
   std::vector<float> xFinal;
+  std::vector<float> cosTable, sinTable;
 };
 
 std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
@@ -217,6 +221,11 @@ std::vector<float> LlamaReference::forward(ArrayRef<int32_t> ids,
       cosTable[t * half + i] = float(std::cos(angle));
       sinTable[t * half + i] = float(std::sin(angle));
     }
+
+  if (trace) {
+    trace->cosTable = cosTable;
+    trace->sinTable = sinTable;
+  }
 
   auto observe = [&](int64_t l, Projection p, const float *in, int64_t f) {
     if (observer)
@@ -369,25 +378,6 @@ static void rmsNormBackward(const float *x, const std::vector<float> &w,
   });
 }
 
-/// The inverse rotation of applyRope (its transpose), applied in place.
-static void applyRopeBackward(float *x, int64_t tokens, int64_t heads,
-                              int64_t dim, const std::vector<float> &cosTable,
-                              const std::vector<float> &sinTable) {
-  int64_t half = dim / 2;
-  for (int64_t t = 0; t < tokens; ++t) {
-    const float *cs = cosTable.data() + t * half;
-    const float *sn = sinTable.data() + t * half;
-    for (int64_t h = 0; h < heads; ++h) {
-      float *v = x + (t * heads + h) * dim;
-      for (int64_t i = 0; i < half; ++i) {
-        float a = v[i], b = v[i + half];
-        v[i] = a * cs[i] + b * sn[i];
-        v[i + half] = b * cs[i] - a * sn[i];
-      }
-    }
-  }
-}
-
 /// Y[M, K] = dY[M, N] * W[N, K], for W row-major [N, K] (a projection's
 /// Hugging Face layout): the gradient of a projection's input.
 static std::vector<float> timesWeight(const std::vector<float> &dy,
@@ -444,14 +434,6 @@ Error LlamaReference::projectionGradients(
   rmsNormBackward(trace.xFinal.data(), finalNorm, dh.data(), dx.data(), T, H,
                   cfg.rmsNormEps);
 
-  int64_t half = D / 2;
-  std::vector<float> cosTable(T * half), sinTable(T * half);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < half; ++i) {
-      double angle = double(t) * invFreq[i];
-      cosTable[t * half + i] = float(std::cos(angle));
-      sinTable[t * half + i] = float(std::sin(angle));
-    }
   const float scale = float(1.0 / std::sqrt(double(D)));
 
   for (int64_t l = cfg.numLayers - 1; l >= 0; --l) {
@@ -533,8 +515,10 @@ Error LlamaReference::projectionGradients(
           dk[to] += dkHead[(head * T + t) * D + d];
           dv[to] += dvHead[(head * T + t) * D + d];
         }
-    applyRopeBackward(dq.data(), T, NH, D, cosTable, sinTable);
-    applyRopeBackward(dk.data(), T, NKV, D, cosTable, sinTable);
+    applyRope(dq.data(), T, NH, D, trace.cosTable, trace.sinTable,
+              /*inverse=*/true);
+    applyRope(dk.data(), T, NKV, D, trace.cosTable, trace.sinTable,
+              /*inverse=*/true);
     sink(l, Projection::Q, weightGradient(dq.data(), saved.h1.data(), T, QW, H));
     sink(l, Projection::K, weightGradient(dk.data(), saved.h1.data(), T, KW, H));
     sink(l, Projection::V, weightGradient(dv.data(), saved.h1.data(), T, KW, H));
