@@ -24,13 +24,14 @@ for evaluation: pmpd-run --ppl ... --max-docs N), --max-docs bounds the rest.
 """
 import argparse
 import json
-import lzma
 import os
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from eval_ppl import EvalError, read_texts
 
 FEATURES = ("confidence", "entropy", "step")
 
@@ -57,12 +58,6 @@ def run(cmd):
     if result.returncode:
         raise TrainError(f"{' '.join(cmd)} failed:\n{result.stderr.strip()}")
     return result.stdout
-
-
-def read_texts(path):
-    opener = lzma.open if path.endswith(".xz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f if line.strip()]
 
 
 def tokenize(tool, model, text):
@@ -93,7 +88,8 @@ def fit_logistic(x, y, l2=1e-3, iterations=50):
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-z @ w))
         gradient = z.T @ (p - y) + l2 * np.r_[0.0, w[1:]]
-        hessian = (z.T * (p * (1 - p))) @ z + l2 * np.diag(np.r_[0.0, np.ones(len(w) - 1)])
+        penalty = l2 * np.diag(np.r_[0.0, np.ones(len(w) - 1)])
+        hessian = (z.T * (p * (1 - p))) @ z + penalty
         step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -132,7 +128,8 @@ def main(argv=None):
     parser.add_argument("--fire-rate", type=float, default=0.05,
                         help="fraction of steps on which each classifier "
                              "fires (steps down)")
-    parser.add_argument("--bin", default=os.path.join(here, "..", "build", "bin"))
+    parser.add_argument("--bin",
+                        default=os.path.join(here, "..", "build", "bin"))
     parser.add_argument("--work", help="keep the artifacts here")
     args = parser.parse_args(argv)
 
@@ -149,7 +146,8 @@ def main(argv=None):
             texts = texts[:args.max_docs]
         docs = []
         for text in texts:
-            ids = tokenize(tool("pmpd-tokenize"), args.model, text)[:args.max_len]
+            ids = tokenize(tool("pmpd-tokenize"), args.model, text)
+            ids = ids[:args.max_len]
             if len(ids) > args.prefill + 2:
                 docs.append(ids)
         if not docs:
@@ -193,18 +191,23 @@ def main(argv=None):
                 raise TrainError(f"no decode step reaches step {low['from']}; "
                                  "use longer documents or earlier stages")
             x, y = np.concatenate(xs), np.concatenate(ys)
-            bias, weights = fit_logistic(x, y)
-            scores = x @ weights + bias
-            bias -= float(np.quantile(scores, 1 - args.fire_rate))
-            fires = (x @ weights + bias) > 0
-            transitions.append({"bias": bias, "weights": dict(zip(FEATURES, map(float, weights)))})
+            # The fit ranks the steps; the bias is then set by the fire
+            # rate alone, so the fitted intercept does not matter.
+            _, weights = fit_logistic(x, y)
+            scores = x @ weights
+            bias = -float(np.quantile(scores, 1 - args.fire_rate))
+            fires = scores + bias > 0
+            transitions.append({"bias": bias,
+                                "weights": dict(zip(FEATURES,
+                                                    map(float, weights)))})
             report.append({
                 "from_bits": high["bits"], "to_bits": low["bits"],
                 "samples": int(len(y)),
                 "agreement_rate": float(y.mean()),
                 "fire_rate": float(fires.mean()),
-                "auc": auc(x @ weights, y),
-                "agreement_where_fires": float(y[fires].mean()) if fires.any() else None,
+                "auc": auc(scores, y),
+                "agreement_where_fires":
+                    float(y[fires].mean()) if fires.any() else None,
             })
 
         result = {"format": "pmpd-learned-scheduler", "version": 1,
@@ -218,7 +221,7 @@ def main(argv=None):
             json.dump(result, f, indent=2)
             f.write("\n")
         print(json.dumps(result["training"], indent=2))
-    except (TrainError, OSError, ValueError) as e:
+    except (TrainError, EvalError, OSError, ValueError) as e:
         print(f"train_scheduler.py: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -162,19 +162,21 @@ Expected<WeightLayout> detectWeightLayout(const HFModel &model) {
                         "' is fp16); quantize every projection or none");
     }
   }
-  if (!config.tieWordEmbeddings && model.lookup("lm_head.qweight.planes")) {
-    if (!firstFP16.empty())
-      return fail(model.dir(), "lm_head is packed but the projections are "
-                               "fp16 ('" +
-                                   firstFP16 + "'); quantize them too");
-    Expected<PackedBits> bits = readPacked(model, "lm_head", config.vocabSize,
-                                           config.hiddenSize);
-    if (!bits)
-      return bits.takeError();
-    layout.setLMHead(*bits);
-  } else if (!config.tieWordEmbeddings && !model.lookup("lm_head.weight")) {
-    return fail(where, "missing tensor 'lm_head.weight' (or its packed form "
-                       "'lm_head.qweight.planes')");
+  if (!config.tieWordEmbeddings) {
+    if (model.lookup("lm_head.qweight.planes")) {
+      if (!firstFP16.empty())
+        return fail(model.dir(), "lm_head is packed but the projections are "
+                                 "fp16 ('" +
+                                     firstFP16 + "'); quantize them too");
+      Expected<PackedBits> bits =
+          readPacked(model, "lm_head", config.vocabSize, config.hiddenSize);
+      if (!bits)
+        return bits.takeError();
+      layout.setLMHead(*bits);
+    } else if (!model.lookup("lm_head.weight")) {
+      return fail(where, "missing tensor 'lm_head.weight' (or its packed "
+                         "form 'lm_head.qweight.planes')");
+    }
   }
   return layout;
 }

@@ -177,7 +177,7 @@ static void applyRope(float *x, int64_t tokens, int64_t heads, int64_t dim,
 
 /// What the backward pass needs of a forward pass: per layer, the inputs of
 /// both norms, of the projections and of the attention, and the attention
-/// probabilities; then the final norm's input and the logits.
+/// probabilities; then the final norm's input and the RoPE tables.
 struct LlamaReference::Trace {
   struct Layer {
     std::vector<float> xIn, h1, q, k, v, probs, attn, xMid, h2, gate, up, act;
@@ -428,8 +428,7 @@ Error LlamaReference::projectionGradients(
       row[j] = float(std::exp(double(row[j]) - maxLogit) / sum);
     row[ids[t + 1]] -= 1.0f;
   });
-  std::vector<float> dh =
-      timesWeight(logits, lmHead.unpackRowsNK(), T, V, H);
+  std::vector<float> dh = timesWeight(logits, lmHead.unpackRowsNK(), T, V, H);
   std::vector<float> dx(T * H, 0.0f);
   rmsNormBackward(trace.xFinal.data(), finalNorm, dh.data(), dx.data(), T, H,
                   cfg.rmsNormEps);
@@ -446,19 +445,24 @@ Error LlamaReference::projectionGradients(
     // MLP: x_out = x_mid + down(silu(gate) * up).
     sink(l, Projection::Down,
          weightGradient(dx.data(), saved.act.data(), T, H, I));
-    std::vector<float> dAct = timesWeight(dx, weight(Projection::Down), T, H, I);
+    std::vector<float> dAct =
+        timesWeight(dx, weight(Projection::Down), T, H, I);
     std::vector<float> dGate(T * I), dUp(T * I);
     for (int64_t i = 0; i < T * I; ++i) {
       float g = saved.gate[i];
       float sigmoid = 1.0f / (1.0f + std::exp(-g));
       dUp[i] = dAct[i] * g * sigmoid;
-      dGate[i] = dAct[i] * saved.up[i] * sigmoid * (1.0f + g * (1.0f - sigmoid));
+      dGate[i] =
+          dAct[i] * saved.up[i] * sigmoid * (1.0f + g * (1.0f - sigmoid));
     }
     sink(l, Projection::Gate,
          weightGradient(dGate.data(), saved.h2.data(), T, I, H));
-    sink(l, Projection::Up, weightGradient(dUp.data(), saved.h2.data(), T, I, H));
-    std::vector<float> dh2 = timesWeight(dGate, weight(Projection::Gate), T, I, H);
-    std::vector<float> fromUp = timesWeight(dUp, weight(Projection::Up), T, I, H);
+    sink(l, Projection::Up,
+         weightGradient(dUp.data(), saved.h2.data(), T, I, H));
+    std::vector<float> dh2 =
+        timesWeight(dGate, weight(Projection::Gate), T, I, H);
+    std::vector<float> fromUp =
+        timesWeight(dUp, weight(Projection::Up), T, I, H);
     for (int64_t i = 0; i < T * H; ++i)
       dh2[i] += fromUp[i];
     rmsNormBackward(saved.xMid.data(), layer.postAttentionNorm, dh2.data(),
@@ -501,8 +505,8 @@ Error LlamaReference::projectionGradients(
             transposed[j * T + i] = m[i * T + j];
       };
       transpose(dS.data());
-      gemm(transposed.data(), T, PackedMatrix::fromKN(qHead, T, D, QW),
-           nullptr, dkHead.data() + head * T * D, D, T, /*parallel=*/false);
+      gemm(transposed.data(), T, PackedMatrix::fromKN(qHead, T, D, QW), nullptr,
+           dkHead.data() + head * T * D, D, T, /*parallel=*/false);
       transpose(prob);
       gemm(transposed.data(), T, PackedMatrix::fromKN(dOut, T, D, QW), nullptr,
            dvHead.data() + head * T * D, D, T, /*parallel=*/false);
@@ -519,17 +523,21 @@ Error LlamaReference::projectionGradients(
               /*inverse=*/true);
     applyRope(dk.data(), T, NKV, D, trace.cosTable, trace.sinTable,
               /*inverse=*/true);
-    sink(l, Projection::Q, weightGradient(dq.data(), saved.h1.data(), T, QW, H));
-    sink(l, Projection::K, weightGradient(dk.data(), saved.h1.data(), T, KW, H));
-    sink(l, Projection::V, weightGradient(dv.data(), saved.h1.data(), T, KW, H));
+    sink(l, Projection::Q,
+         weightGradient(dq.data(), saved.h1.data(), T, QW, H));
+    sink(l, Projection::K,
+         weightGradient(dk.data(), saved.h1.data(), T, KW, H));
+    sink(l, Projection::V,
+         weightGradient(dv.data(), saved.h1.data(), T, KW, H));
     std::vector<float> dh1 = timesWeight(dq, weight(Projection::Q), T, QW, H);
-    for (auto [grad, p] : {std::pair{&dk, Projection::K}, {&dv, Projection::V}}) {
+    for (auto [grad, p] :
+         {std::pair{&dk, Projection::K}, {&dv, Projection::V}}) {
       std::vector<float> part = timesWeight(*grad, weight(p), T, KW, H);
       for (int64_t i = 0; i < T * H; ++i)
         dh1[i] += part[i];
     }
-    rmsNormBackward(saved.xIn.data(), layer.inputNorm, dh1.data(), dx.data(),
-                    T, H, cfg.rmsNormEps);
+    rmsNormBackward(saved.xIn.data(), layer.inputNorm, dh1.data(), dx.data(), T,
+                    H, cfg.rmsNormEps);
   }
   return Error::success();
 }

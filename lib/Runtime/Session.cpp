@@ -110,10 +110,21 @@ llvm::Error Session::checkTokens(llvm::ArrayRef<int64_t> ids) const {
 
 namespace {
 /// What every entry point reads besides its tokens: the caches and weights.
-struct StateDescriptors {
+struct EntryBuffers {
   Cache k, v;
   Bytes weights;
 };
+
+EntryBuffers describe(const ModelConfig &c, int64_t positions,
+                      std::vector<float> &kCache, std::vector<float> &vCache,
+                      const llvm::MemoryBuffer &weights) {
+  int64_t cacheSizes[4] = {c.numLayers, positions, c.numKVHeads, c.headDim};
+  auto *bytes =
+      reinterpret_cast<uint8_t *>(const_cast<char *>(weights.getBufferStart()));
+  return {contiguousMemRef(kCache.data(), cacheSizes),
+          contiguousMemRef(vCache.data(), cacheSizes),
+          contiguousMemRef(bytes, {int64_t(weights.getBufferSize())})};
+}
 
 /// Copies `out` (rows x vocab, any strides) into `logits` and frees it.
 void takeLogits(Logits &out, std::vector<float> &logits) {
@@ -127,29 +138,17 @@ void takeLogits(Logits &out, std::vector<float> &logits) {
 }
 } // namespace
 
-static StateDescriptors describe(const ModelConfig &c, int64_t positions,
-                                 std::vector<float> &kCache,
-                                 std::vector<float> &vCache,
-                                 const llvm::MemoryBuffer &weights) {
-  int64_t cacheSizes[4] = {c.numLayers, positions, c.numKVHeads, c.headDim};
-  auto *bytes =
-      reinterpret_cast<uint8_t *>(const_cast<char *>(weights.getBufferStart()));
-  return {contiguousMemRef(kCache.data(), cacheSizes),
-          contiguousMemRef(vCache.data(), cacheSizes),
-          contiguousMemRef(bytes, {int64_t(weights.getBufferSize())})};
-}
-
 llvm::Expected<llvm::ArrayRef<float>>
 Session::prefill(llvm::ArrayRef<int64_t> ids) {
   if (llvm::Error error = checkTokens(ids))
     return std::move(error);
   std::vector<int64_t> tokens(ids.begin(), ids.end());
   Tokens tokenDesc = contiguousMemRef(tokens.data(), {int64_t(tokens.size())});
-  StateDescriptors state =
+  EntryBuffers buffers =
       describe(info.model, info.cachePositions, kCache, vCache, *weights);
   Logits out;
-  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &state.k,
-                                         &state.v, &state.weights);
+  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, cached, &buffers.k,
+                                         &buffers.v, &buffers.weights);
   // A prefill starts a new decode phase: the schedule starts over.
   std::fill(schedulerState.begin(), schedulerState.end(), 0.0f);
   takeLogits(out, logits);
@@ -163,18 +162,18 @@ llvm::Expected<llvm::ArrayRef<float>> Session::decode(int64_t id, int64_t step,
     return std::move(error);
   int64_t token = id;
   Tokens tokenDesc = contiguousMemRef(&token, {1});
-  StateDescriptors state =
+  EntryBuffers buffers =
       describe(info.model, info.cachePositions, kCache, vCache, *weights);
   DecodeResult out;
   if (schedulerState.empty()) {
     reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, cached,
-                                         &state.k, &state.v, &state.weights);
+                                         &buffers.k, &buffers.v, &buffers.weights);
   } else {
-    State schedulerDesc = contiguousMemRef(
-        schedulerState.data(), {int64_t(schedulerState.size())});
+    State schedulerDesc = contiguousMemRef(schedulerState.data(),
+                                           {int64_t(schedulerState.size())});
     reinterpret_cast<LearnedDecodeFn>(decodeFn)(&out, step, &tokenDesc, cached,
-                                                &state.k, &state.v,
-                                                &schedulerDesc, &state.weights);
+                                                &buffers.k, &buffers.v,
+                                                &schedulerDesc, &buffers.weights);
   }
   takeLogits(out.logits, logits);
   bits = unsigned(out.bits);

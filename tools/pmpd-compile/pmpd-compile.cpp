@@ -70,9 +70,9 @@ static cl::opt<std::string> schedule(
     "schedule",
     cl::desc("PMPD schedule, e.g. 'prefill=4;decode=4@0,3@64,2@128' (16 = "
              "fp16), or 'prefill=4;decode=learned:FILE' for a learned "
-             "scheduler (scripts/train_scheduler.py). Default: prefill at the parent precision and one step "
-             "down every 64 decode steps to the seed for a packed model; fp16 "
-             "throughout for an fp16 model"),
+             "scheduler (scripts/train_scheduler.py). Default: prefill at the "
+             "parent precision and one step down every 64 decode steps to the "
+             "seed for a packed model; fp16 throughout for an fp16 model"),
     cl::value_desc("spec"), cl::cat(category));
 static cl::opt<std::string> overrides(
     "overrides",
@@ -174,9 +174,8 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
     // The artifact keeps its own copy of the classifier it was compiled with.
     learnedSource = scheduleAttr.getLearned().getValue().str();
     scheduleAttr = ScheduleAttr::get(
-        module->getContext(), scheduleAttr.getPrefill(),
-        scheduleAttr.getBits(), scheduleAttr.getSteps(),
-        scheduleAttr.getMonotone(),
+        module->getContext(), scheduleAttr.getPrefill(), scheduleAttr.getBits(),
+        scheduleAttr.getSteps(), scheduleAttr.getMonotone(),
         mlir::StringAttr::get(module->getContext(), kSchedulerFile));
     manifest.schedulerState = LearnedScheduler::kStateSize;
   }
@@ -206,8 +205,8 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
   if (!learnedSource.empty()) {
     if (std::error_code ec =
             sys::fs::copy_file(learnedSource, path(kSchedulerFile)))
-      return createStringError(ec, "cannot copy %s: %s",
-                               learnedSource.c_str(), ec.message().c_str());
+      return createStringError(ec, "cannot copy %s: %s", learnedSource.c_str(),
+                               ec.message().c_str());
     files.push_back(kSchedulerFile);
   }
   for (StringRef name : files)

@@ -185,18 +185,18 @@ calibrate(const HFModel &model, std::string &description) {
     // does not have.
     if (Error error = (*reference)->checkIds(*ids))
       return createStringError(inconvertibleErrorCode(),
-                               model.dir() + "/tokenizer.json does not fit "
-                                             "the model: document " +
+                               model.dir() +
+                                   "/tokenizer.json does not fit "
+                                   "the model: document " +
                                    Twine(d + 1) + " of " + file + ": " +
                                    toString(std::move(error)));
     if (sensitivityKind == SensitivityKind::Gradients) {
-      if (Error error = (*reference)->projectionGradients(
-              *ids, [&](int64_t layer, Projection p, ArrayRef<float> g) {
-                std::vector<double> &s = sensitivity->sum(layer, p, g.size());
-                parallelFor(0, g.size(), [&](size_t i) {
-                  s[i] += double(g[i]) * g[i];
-                });
-              }))
+      auto addSquares = [&](int64_t layer, Projection p, ArrayRef<float> g) {
+        std::vector<double> &s = sensitivity->sum(layer, p, g.size());
+        parallelFor(0, g.size(),
+                    [&](size_t i) { s[i] += double(g[i]) * g[i]; });
+      };
+      if (Error error = (*reference)->projectionGradients(*ids, addSquares))
         return std::move(error);
       sensitivity->samples += 1;
     } else {
@@ -206,13 +206,12 @@ calibrate(const HFModel &model, std::string &description) {
     progress.advance(1);
   }
   progress.finish();
-  description =
-      formatv("{0} over {1} tokens of {2} documents of {3}",
-              sensitivityKind == SensitivityKind::Gradients
-                  ? "squared gradients of the next-token loss"
-                  : "input-activation second moments",
-              tokens, docs, sys::path::filename(file))
-          .str();
+  description = formatv("{0} over {1} tokens of {2} documents of {3}",
+                        sensitivityKind == SensitivityKind::Gradients
+                            ? "squared gradients of the next-token loss"
+                            : "input-activation second moments",
+                        tokens, docs, sys::path::filename(file))
+                    .str();
   return std::move(sensitivity);
 }
 
@@ -374,9 +373,11 @@ int main(int argc, char **argv) {
                 "--export-rtn BITS DIR, or several");
   if (seedBits < 2 || parentBits > 8 || seedBits > parentBits)
     return fail("need 2 <= --seed-bits <= --parent-bits <= 8");
-  auto exports =
-      parseExports(exportDequantized, "export-dequantized", seedBits,
-                   parentBits, "[--seed-bits, --parent-bits]");
+  if (unweighted && sensitivityKind.getNumOccurrences())
+    return fail("--unweighted quantizes without a sensitivity; drop "
+                "--sensitivity");
+  auto exports = parseExports(exportDequantized, "export-dequantized", seedBits,
+                              parentBits, "[--seed-bits, --parent-bits]");
   if (!exports)
     return fail(toString(exports.takeError()));
   auto rtnExports = parseExports(exportRTN, "export-rtn", 2, 8, "[2, 8]");
@@ -393,12 +394,10 @@ int main(int argc, char **argv) {
   // A tied head is the embedding table: packing it would take the fp16
   // table the embedding lookup reads.
   if (quantizeLMHead && config.tieWordEmbeddings)
-    return fail(modelDir + ": --quantize-lm-head: lm_head is tied to the "
+    return fail(modelDir +
+                ": --quantize-lm-head: lm_head is tied to the "
                 "embeddings (tie_word_embeddings), which must stay fp16");
 
-  if (unweighted && sensitivityKind.getNumOccurrences())
-    return fail("--unweighted quantizes without a sensitivity; drop "
-                "--sensitivity");
   std::unique_ptr<Sensitivity> sensitivity;
   std::string calibration = "none (unweighted k-means)";
   if (!unweighted) {

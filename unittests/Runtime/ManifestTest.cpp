@@ -66,6 +66,17 @@ protected:
     return llvm::toString(loaded.takeError());
   }
 
+  /// Manifest::load fails with a message that contains `expected`.
+  void expectLoadError(llvm::StringRef expected) {
+    std::string error = loadError();
+    EXPECT_NE(error.find(expected.str()), std::string::npos) << error;
+  }
+
+  /// Writes the manifest again after a test changed it.
+  void rewriteManifest() {
+    ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
+  }
+
   llvm::SmallString<128> dir;
   Manifest manifest;
 };
@@ -84,77 +95,59 @@ TEST_F(ManifestTest, RoundTrips) {
 
 TEST_F(ManifestTest, MissingFile) {
   llvm::sys::fs::remove(path("libmodel.so"));
-  EXPECT_NE(loadError().find("libmodel.so: No such file or directory"),
-            std::string::npos)
-      << loadError();
+  expectLoadError("libmodel.so: No such file or directory");
 }
 
 TEST_F(ManifestTest, TruncatedWeights) {
   writeFile("weights.safetensors", std::string(999, 'w'));
-  EXPECT_NE(loadError().find("999 bytes, but the manifest records 1000 "
-                             "(truncated or replaced since compilation)"),
-            std::string::npos)
-      << loadError();
+  expectLoadError("999 bytes, but the manifest records 1000 "
+                  "(truncated or replaced since compilation)");
 }
 
 TEST_F(ManifestTest, ReplacedWeights) {
   // Same size, other contents: the weights of another model.
   writeFile("weights.safetensors", std::string(1000, 'x'));
-  EXPECT_NE(loadError().find("weights.safetensors: contents differ from the "
-                             "compiled artifact"),
-            std::string::npos)
-      << loadError();
+  expectLoadError("weights.safetensors: contents differ from the "
+                  "compiled artifact");
 }
 
 TEST_F(ManifestTest, VersionMismatch) {
   manifest.formatVersion = 7;
-  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
-  EXPECT_NE(loadError().find("artifact format version 7 is not supported "
-                             "(this runtime reads version 1)"),
-            std::string::npos)
-      << loadError();
+  rewriteManifest();
+  expectLoadError("artifact format version 7 is not supported "
+                  "(this runtime reads version 1)");
 }
 
 TEST_F(ManifestTest, SchedulerStateOutOfRange) {
   manifest.schedulerState = -3;
-  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
-  EXPECT_NE(loadError().find("field 'scheduler_state': missing or not an "
-                             "integer in [0, 64]"),
-            std::string::npos)
-      << loadError();
+  rewriteManifest();
+  expectLoadError("field 'scheduler_state': missing or not an "
+                  "integer in [0, 64]");
 }
 
 TEST_F(ManifestTest, SchedulerStateWithoutLearnedSchedule) {
   manifest.schedulerState = 3;
-  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
-  EXPECT_NE(loadError().find("field 'scheduler_state': only a learned "
-                             "schedule has a state"),
-            std::string::npos)
-      << loadError();
+  rewriteManifest();
+  expectLoadError("field 'scheduler_state': only a learned "
+                  "schedule has a state");
 }
 
 TEST_F(ManifestTest, LearnedScheduleWithoutState) {
   manifest.schedule += ";learned=scheduler.json";
-  ASSERT_FALSE(static_cast<bool>(manifest.write(dir)));
-  EXPECT_NE(loadError().find("field 'scheduler_state': a learned schedule "
-                             "needs the scheduler's state size"),
-            std::string::npos)
-      << loadError();
+  rewriteManifest();
+  expectLoadError("field 'scheduler_state': a learned schedule "
+                  "needs the scheduler's state size");
 }
 
 TEST_F(ManifestTest, MalformedJSON) {
   writeFile("manifest.json", "{\"format\": ");
-  EXPECT_NE(loadError().find("manifest.json: malformed JSON"),
-            std::string::npos)
-      << loadError();
+  expectLoadError("manifest.json: malformed JSON");
 }
 
 TEST_F(ManifestTest, NotAnArtifact) {
   llvm::sys::fs::remove(path("manifest.json"));
-  EXPECT_NE(loadError().find("is this an artifact directory made by "
-                             "pmpd-compile?"),
-            std::string::npos)
-      << loadError();
+  expectLoadError("is this an artifact directory made by "
+                  "pmpd-compile?");
 }
 
 TEST_F(ManifestTest, MissingField) {
@@ -162,8 +155,7 @@ TEST_F(ManifestTest, MissingField) {
   manifest.decodeEntry = "";
   writeFile("manifest.json", "{\"format\": \"pmpd-artifact\", "
                              "\"format_version\": 1}");
-  EXPECT_NE(loadError().find("field 'target': missing"), std::string::npos)
-      << loadError();
+  expectLoadError("field 'target': missing");
 }
 
 } // namespace

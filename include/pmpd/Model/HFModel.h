@@ -46,8 +46,8 @@ public:
   static llvm::Expected<std::unique_ptr<HFModel>> open(llvm::StringRef dir);
   /// As `open(dir)`; with `requireProjections` false, the seven projection
   /// weights of each layer and an untied lm_head may be absent (a directory
-  /// whose projections are stored packed). Projections that are present are still
-  /// checked. Tensors the config does not imply are always allowed.
+  /// whose projections are stored packed). Projections that are present are
+  /// still checked. Tensors the config does not imply are always allowed.
   static llvm::Expected<std::unique_ptr<HFModel>>
   open(llvm::StringRef dir, bool requireProjections);
 

@@ -72,11 +72,11 @@ public:
   /// fp32. `sink` sees each projection once, from the last layer to the
   /// first, on the calling thread; the gradient is valid during the call.
   /// Fails for fewer than 2 ids or an id outside the vocabulary.
-  llvm::Error projectionGradients(
-      llvm::ArrayRef<int32_t> ids,
-      llvm::function_ref<void(int64_t layer, Projection p,
-                              llvm::ArrayRef<float> gradient)>
-          sink) const;
+  llvm::Error
+  projectionGradients(llvm::ArrayRef<int32_t> ids,
+                      llvm::function_ref<void(int64_t layer, Projection p,
+                                              llvm::ArrayRef<float> gradient)>
+                          sink) const;
 
 private:
   LlamaReference() = default;

@@ -34,8 +34,8 @@ struct ScheduledPerplexity {
   double totalKL = 0;      // With a reference only.
   int64_t agreements = 0;  // Positions whose argmax matches the reference's.
   int64_t compared = 0;
-  int64_t decodeSteps = 0;     // Positions scored as decode steps,
-  int64_t decodeBitsSum = 0;   // and the sum of the bits they ran at.
+  int64_t decodeSteps = 0;   // Positions scored as decode steps,
+  int64_t decodeBitsSum = 0; // and the sum of the bits they ran at.
 
   double perplexity() const;
   /// Mean precision of the decode steps (0 when there were none).

@@ -249,9 +249,9 @@ static Value lowerLearnedStage(OpBuilder &b, StepPrecisionOp op) {
                                 feature));
     Value here = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, stage,
                                        i32Constant(b, loc, i));
-    Value allowed = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::sge, op.getStep(),
-        i64Constant(b, loc, schedule.getSteps()[i + 1]));
+    Value allowed =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, op.getStep(),
+                              i64Constant(b, loc, schedule.getSteps()[i + 1]));
     Value fires = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, z,
                                         constF32(0));
     Value go = arith::AndIOp::create(
@@ -267,22 +267,18 @@ LogicalResult LowerToCPU::lowerStepPrecision(StepPrecisionOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value bits = i32Constant(b, loc, schedule.getBits().front());
-  if (schedule.isLearned()) {
-    Value stage = lowerLearnedStage(b, op);
-    for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
-      Value chosen = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                           stage, i32Constant(b, loc, i));
-      bits = arith::SelectOp::create(
-          b, loc, chosen, i32Constant(b, loc, schedule.getBits()[i]), bits);
-    }
-  } else {
-    for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
-      Value reached = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sge, op.getStep(),
-          i64Constant(b, loc, schedule.getSteps()[i]));
-      bits = arith::SelectOp::create(
-          b, loc, reached, i32Constant(b, loc, schedule.getBits()[i]), bits);
-    }
+  // Stage i runs from its first step on (static), or when the learned
+  // classifier has chosen it.
+  Value stage = schedule.isLearned() ? lowerLearnedStage(b, op) : Value();
+  for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
+    Value chosen =
+        stage ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, stage,
+                                      i32Constant(b, loc, i))
+              : arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::sge, op.getStep(),
+                    i64Constant(b, loc, schedule.getSteps()[i]));
+    bits = arith::SelectOp::create(
+        b, loc, chosen, i32Constant(b, loc, schedule.getBits()[i]), bits);
   }
   op.getResult().replaceAllUsesWith(bits);
   op.erase();

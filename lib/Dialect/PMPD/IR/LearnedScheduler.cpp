@@ -29,12 +29,12 @@ static llvm::Expected<double> getNumber(const llvm::json::Object &object,
   return *value;
 }
 
-llvm::Expected<LearnedScheduler>
-LearnedScheduler::parse(llvm::StringRef json, llvm::StringRef path) {
+llvm::Expected<LearnedScheduler> LearnedScheduler::parse(llvm::StringRef json,
+                                                         llvm::StringRef path) {
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
   if (!parsed)
-    return fileError(path, "malformed JSON: " +
-                               llvm::toString(parsed.takeError()));
+    return fileError(path,
+                     "malformed JSON: " + llvm::toString(parsed.takeError()));
   const llvm::json::Object *root = parsed->getAsObject();
   if (!root)
     return fileError(path, "expected a JSON object");
@@ -44,11 +44,10 @@ LearnedScheduler::parse(llvm::StringRef json, llvm::StringRef path) {
                                kFormat + "\"");
   std::optional<int64_t> version = root->getInteger("version");
   if (version != kFormatVersion)
-    return fileError(path, "unsupported version " +
-                               (version ? llvm::Twine(*version)
-                                        : llvm::Twine("(missing)")) +
-                               "; this build reads version " +
-                               llvm::Twine(kFormatVersion));
+    return fileError(
+        path, "unsupported version " +
+                  (version ? llvm::Twine(*version) : llvm::Twine("(missing)")) +
+                  "; this build reads version " + llvm::Twine(kFormatVersion));
 
   LearnedScheduler result;
   const llvm::json::Array *stages = root->getArray("stages");
@@ -57,10 +56,10 @@ LearnedScheduler::parse(llvm::StringRef json, llvm::StringRef path) {
                            "{\"bits\": B, \"from\": STEP} objects");
   for (auto [i, value] : llvm::enumerate(*stages)) {
     const llvm::json::Object *stage = value.getAsObject();
-    std::optional<int64_t> bits = stage ? stage->getInteger("bits")
-                                        : std::nullopt;
-    std::optional<int64_t> from = stage ? stage->getInteger("from")
-                                        : std::nullopt;
+    std::optional<int64_t> bits =
+        stage ? stage->getInteger("bits") : std::nullopt;
+    std::optional<int64_t> from =
+        stage ? stage->getInteger("from") : std::nullopt;
     if (!bits || !from)
       return fileError(path, "stage " + llvm::Twine(i) +
                                  " is not {\"bits\": B, \"from\": STEP}");
@@ -72,8 +71,8 @@ LearnedScheduler::parse(llvm::StringRef json, llvm::StringRef path) {
     if (i == 0 && *from != 0)
       return fileError(path, "the first stage must start at step 0");
     if (i > 0 && *from <= result.stages.back().from)
-      return fileError(path, "stage " + llvm::Twine(i) +
-                                 " starts at step " + llvm::Twine(*from) +
+      return fileError(path, "stage " + llvm::Twine(i) + " starts at step " +
+                                 llvm::Twine(*from) +
                                  ", not after the previous stage");
     if (i > 0 && unsigned(*bits) >= result.stages.back().bits)
       return fileError(path, "stage " + llvm::Twine(i) + " has " +
@@ -103,7 +102,8 @@ LearnedScheduler::parse(llvm::StringRef json, llvm::StringRef path) {
       return fileError(path, llvm::Twine(what) + " has no \"weights\" object");
     for (const auto &[key, unused] : *weights)
       if (!llvm::is_contained(kFeatures, llvm::StringRef(key)))
-        return fileError(path, llvm::Twine(what) + ": unknown feature '" + llvm::StringRef(key) +
+        return fileError(path, llvm::Twine(what) + ": unknown feature '" +
+                                   llvm::StringRef(key) +
                                    "'; expected confidence, entropy or step");
     for (auto [f, name] : llvm::enumerate(kFeatures)) {
       if (!weights->get(name))

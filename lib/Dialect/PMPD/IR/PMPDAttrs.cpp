@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Dialect/PMPD/IR/ScheduleSpec.h"
 
 #include "mlir/IR/Builders.h"

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -226,7 +226,6 @@ LogicalResult StepPrecisionOp::verify() {
     return emitOpError("the classifier must have one row [bias, "
                        "w_confidence, w_entropy, w_step] per transition, "
                        "shape ")
-           << transitions << "x" << expected[1] << ", got "
-           << classifierType;
+           << transitions << "x" << expected[1] << ", got " << classifierType;
   return success();
 }

@@ -69,10 +69,10 @@ static FailureOr<DenseElementsAttr> loadClassifier(ModuleOp module,
     values.push_back(t.bias);
     llvm::append_range(values, t.weights);
   }
-  auto type = RankedTensorType::get(
-      {int64_t(scheduler->transitions.size()),
-       int64_t(1 + LearnedScheduler::kNumFeatures)},
-      Float32Type::get(module.getContext()));
+  auto type =
+      RankedTensorType::get({int64_t(scheduler->transitions.size()),
+                             int64_t(1 + LearnedScheduler::kNumFeatures)},
+                            Float32Type::get(module.getContext()));
   return DenseElementsAttr::get(type, ArrayRef<float>(values));
 }
 
@@ -90,12 +90,14 @@ static Value buildNextState(OpBuilder &b, Location loc, ScheduleAttr schedule,
     return arith::ConstantIndexOp::create(b, loc, v);
   };
   Value zero = constIndex(0), one = constIndex(1);
-  Value vocab = constIndex(cast<RankedTensorType>(logits.getType()).getDimSize(1));
+  Value vocab =
+      constIndex(cast<RankedTensorType>(logits.getType()).getDimSize(1));
   auto logitAt = [&](Value j) {
     return tensor::ExtractOp::create(b, loc, logits, ValueRange{zero, j});
   };
 
-  // max_j l_j, then s = sum exp(l_j - max) and t = sum exp(l_j - max)(l_j - max).
+  // m = max_j l_j, then s = sum_j exp(l_j - m) and
+  // t = sum_j exp(l_j - m) (l_j - m).
   auto maxLoop = scf::ForOp::create(
       b, loc, zero, vocab, one,
       ValueRange{constF32(-std::numeric_limits<float>::infinity())},
@@ -110,15 +112,15 @@ static Value buildNextState(OpBuilder &b, Location loc, ScheduleAttr schedule,
         Value d = arith::SubFOp::create(b, loc, logitAt(j), maxLogit);
         Value e = math::ExpOp::create(b, loc, d);
         Value s = arith::AddFOp::create(b, loc, acc[0], e);
-        Value t = arith::AddFOp::create(
-            b, loc, acc[1], arith::MulFOp::create(b, loc, e, d));
+        Value t = arith::AddFOp::create(b, loc, acc[1],
+                                        arith::MulFOp::create(b, loc, e, d));
         scf::YieldOp::create(b, loc, ValueRange{s, t});
       });
   Value sum = sumLoop.getResult(0), weighted = sumLoop.getResult(1);
   Value confidence = arith::DivFOp::create(b, loc, constF32(1), sum);
-  Value entropy = arith::SubFOp::create(
-      b, loc, math::LogOp::create(b, loc, sum),
-      arith::DivFOp::create(b, loc, weighted, sum));
+  Value entropy =
+      arith::SubFOp::create(b, loc, math::LogOp::create(b, loc, sum),
+                            arith::DivFOp::create(b, loc, weighted, sum));
 
   // Stages strictly step down, so the stage index of `bits` is the number
   // of later stages at or above it.
@@ -199,8 +201,7 @@ struct InsertSwitchPointsPass
     Location loc = variants.back().getLoc();
     FunctionType variantType = variants.front().getFunctionType();
     auto logitsType = variantType.getNumResults()
-                          ? dyn_cast<RankedTensorType>(
-                                variantType.getResult(0))
+                          ? dyn_cast<RankedTensorType>(variantType.getResult(0))
                           : RankedTensorType();
     if (classifier &&
         (!logitsType || logitsType.getRank() != 2 ||
@@ -234,9 +235,9 @@ struct InsertSwitchPointsPass
         variantType.getNumInputs());
     Value state = classifier ? entry->getArguments().back() : Value();
 
-    Value precision = StepPrecisionOp::create(
-        builder, loc, IntegerType::get(context, 32), step, state, *schedule,
-        classifier);
+    Value precision =
+        StepPrecisionOp::create(builder, loc, IntegerType::get(context, 32),
+                                step, state, *schedule, classifier);
     Value index = arith::IndexCastOp::create(builder, loc,
                                              builder.getIndexType(), precision);
     SmallVector<int64_t> cases(bits.begin(), bits.end());
