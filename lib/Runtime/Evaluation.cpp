@@ -30,6 +30,7 @@ llvm::json::Value ScheduledPerplexity::toJSON() const {
   if (compared) {
     root["kl"] = meanKL();
     root["top1_agreement"] = top1Agreement();
+    root["max_relative_logit_error"] = maxRelativeLogitError;
   }
   return std::move(root);
 }
@@ -90,6 +91,15 @@ void score(llvm::ArrayRef<float> logits, int64_t next,
     kl += std::exp(refLog) * (refLog - (logits[i] - logZ));
   }
   result.totalKL += kl;
+  // The largest logit difference, relative to the reference's largest
+  // magnitude at that position.
+  float scale = 0, error = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    scale = std::max(scale, std::fabs(reference[i]));
+    error = std::max(error, std::fabs(logits[i] - reference[i]));
+  }
+  result.maxRelativeLogitError =
+      std::max(result.maxRelativeLogitError, double(error / std::max(scale, 1e-30f)));
   auto argmax = [](llvm::ArrayRef<float> v) {
     return std::max_element(v.begin(), v.end()) - v.begin();
   };

@@ -440,8 +440,9 @@ extern "C" void pmpd_linear_f16_f32(const float *x, int64_t tokens,
   });
 }
 
-extern "C" void pmpd_set_num_threads(int32_t threads) {
+extern "C" int32_t pmpd_set_num_threads(int32_t threads) {
   setNumThreads(threads);
+  return numThreads();
 }
 
 extern "C" void memrefCopy(int64_t elementSize, PMPDUnrankedMemRef *source,

@@ -5,6 +5,7 @@
 #include "pmpd/Support/Progress.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
 using namespace pmpd;
@@ -53,8 +54,33 @@ bool isFloat(DType d) {
 }
 } // namespace
 
+/// Whether `model` is one file whose tensors serve every declaration of
+/// `module` as they are.
+static bool servesAsIs(ModuleOp module, const HFModel &model) {
+  if (model.files().size() != 1)
+    return false;
+  for (WeightOp weight : module.getOps<WeightOp>()) {
+    SmallVector<std::string> names = dataTensorNames(weight);
+    SmallVector<TensorNeed> expected = tensorNeeds(weight);
+    for (size_t i = 0; i < names.size(); ++i) {
+      const TensorView *tensor = model.lookup(names[i]);
+      if (!tensor || tensor->dtype != expected[i].dtype ||
+          ArrayRef<int64_t>(tensor->shape) != ArrayRef(expected[i].shape))
+        return false;
+    }
+  }
+  return true;
+}
+
 llvm::Error pmpd::writeWeightsFile(ModuleOp module, const HFModel &model,
                                    StringRef path) {
+  if (servesAsIs(module, model)) {
+    StringRef source = model.files().front()->path();
+    if (std::error_code ec = llvm::sys::fs::copy_file(source, path))
+      return makeError("cannot copy " + source + " to " + path + ": " +
+                       ec.message());
+    return llvm::Error::success();
+  }
   SafeTensorsWriter writer;
   for (WeightOp weight : module.getOps<WeightOp>()) {
     SmallVector<std::string> names = dataTensorNames(weight);

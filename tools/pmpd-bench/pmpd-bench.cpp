@@ -6,7 +6,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "pmpd/Runtime/Kernels.h"
 #include "pmpd/Runtime/Session.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -41,7 +40,7 @@ static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object"),
 
 namespace {
 struct Row {
-  std::string artifact, schedule, test;
+  std::string artifact, device, schedule, test;
   unsigned bits;
   std::vector<double> rates; // tokens per second, one per repetition.
 
@@ -72,7 +71,9 @@ int fail(const Twine &message) {
 } // namespace
 
 static Error bench(StringRef dir, std::vector<Row> &rows) {
-  auto opened = Session::open(dir);
+  SessionOptions options;
+  options.threads = int32_t(threads);
+  auto opened = Session::open(dir, options);
   if (!opened)
     return opened.takeError();
   Session &session = **opened;
@@ -86,8 +87,9 @@ static Error bench(StringRef dir, std::vector<Row> &rows) {
   for (int64_t i = 0; i < promptTokens; ++i)
     prompt[i] = 1 + (i * 7919) % (session.vocabSize() - 1);
   std::string schedule = session.manifest().schedule;
+  std::string device = session.executor().describe();
 
-  Row prefillRow{dir.str(), schedule, "pp" + std::to_string(promptTokens),
+  Row prefillRow{dir.str(), device, schedule, "pp" + std::to_string(promptTokens),
                  session.manifest().prefillBits, {}};
   std::map<unsigned, Row> decodeRows;
   // One untimed warm-up, then the timed repetitions.
@@ -113,7 +115,7 @@ static Error bench(StringRef dir, std::vector<Row> &rows) {
     for (auto &[bits, stat] : perBits) {
       Row &row = decodeRows[bits];
       if (row.rates.empty()) {
-        row = Row{dir.str(), schedule,
+        row = Row{dir.str(), device, schedule,
                   "tg" + std::to_string(decodeTokens), bits, {}};
       }
       row.rates.push_back(stat.first / stat.second);
@@ -135,8 +137,6 @@ int main(int argc, char **argv) {
       "  pmpd-bench ART [ART...] [-p 512] [-n 128] [-r 3] [--json]\n");
   if (promptTokens <= 0 || decodeTokens <= 0 || repetitions <= 0)
     return fail("-p, -n and -r must be positive");
-  pmpd_set_num_threads(int32_t(threads));
-
   std::vector<Row> rows;
   for (const std::string &dir : artifacts)
     if (Error error = bench(dir, rows))
@@ -146,13 +146,13 @@ int main(int argc, char **argv) {
     json::Array array;
     for (const Row &r : rows)
       array.push_back(json::Object{{"artifact", r.artifact},
+                                   {"device", r.device},
                                    {"schedule", r.schedule},
                                    {"test", r.test},
                                    {"bits", int64_t(r.bits)},
                                    {"tokens_per_second", r.mean()},
                                    {"stddev", r.stddev()}});
     outs() << formatv("{0:2}", json::Value(json::Object{
-                                   {"threads", int64_t(threads)},
                                    {"repetitions", int64_t(repetitions)},
                                    {"rows", std::move(array)}}))
            << "\n";

@@ -16,8 +16,9 @@
 #include "pmpd/Import/ModelImporter.h"
 #include "pmpd/Import/WeightLayout.h"
 #include "pmpd/Model/HFModel.h"
-#include "pmpd/Runtime/Manifest.h"
-#include "pmpd/Target/CPU/CPUTarget.h"
+#include "pmpd/Artifact/Manifest.h"
+#include "pmpd/Target/HostCode.h"
+#include "pmpd/Target/TargetBackend.h"
 #include "pmpd/Target/WeightBinding.h"
 
 #include "mlir/IR/AsmState.h"
@@ -79,8 +80,17 @@ static cl::opt<std::string> overrides(
     cl::desc("Fixed precisions of layers or projections, e.g. "
              "'layers.0=4,layers.5=4'"),
     cl::value_desc("name=bits,..."), cl::cat(category));
-static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
-                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string> targetName("target",
+                                       cl::desc("Target (set in main)"),
+                                       cl::value_desc("name"), cl::init("cpu"),
+                                       cl::cat(category));
+static cl::opt<std::string> targetCPU(
+    "target-cpu",
+    cl::desc("CPU the host code is generated for, e.g. x86-64-v3 for an "
+             "artifact that runs on other machines (default: this machine's "
+             "CPU for --target cpu, x86-64-v2 for the host code of device "
+             "targets)"),
+    cl::value_desc("name"), cl::cat(category));
 static cl::opt<std::string>
     outputPath("o",
                cl::desc("Output file, or the artifact directory for "
@@ -115,7 +125,9 @@ static Expected<std::string> defaultSchedule(const HFModel &model) {
 /// Writes the weights file the module will read, binds every pmpd.weight to
 /// it and lowers the module to the LLVM dialect for the target.
 static Error bindAndLower(mlir::ModuleOp module, const HFModel &model,
-                          StringRef weightsPath, mlir::TimingScope &timing) {
+                          StringRef weightsPath, const TargetBackend &target,
+                          const TargetOptions &options,
+                          mlir::TimingScope &timing) {
   {
     mlir::TimingScope scope = timing.nest("Weights");
     if (Error error = writeWeightsFile(module, model, weightsPath))
@@ -127,20 +139,25 @@ static Error bindAndLower(mlir::ModuleOp module, const HFModel &model,
       return error;
   }
   mlir::TimingScope scope = timing.nest("Lowering");
+  if (Error error = target.prepareModule(module))
+    return error;
   mlir::PassManager pm(module->getContext());
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return createStringError(inconvertibleErrorCode(),
                              "cannot apply the MLIR pass manager options");
-  buildCPULoweringPipeline(pm);
+  target.buildLoweringPipeline(pm, options);
   if (failed(pm.run(module)))
     return createStringError(inconvertibleErrorCode(),
-                             "lowering to the CPU target failed");
+                             "lowering to the %s target failed",
+                             target.getName().str().c_str());
   return Error::success();
 }
 
 /// Writes the artifact directory: weights, library, tokenizer, manifest.
 static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
-                           StringRef dir, mlir::TimingScope &timing) {
+                           StringRef dir, const TargetBackend &target,
+                           const TargetOptions &options,
+                           mlir::TimingScope &timing) {
   // Fail before the expensive work if the artifact cannot be completed.
   SmallString<256> tokenizer(model.dir());
   sys::path::append(tokenizer, "tokenizer.json");
@@ -158,8 +175,8 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
     return std::string(p);
   };
   Manifest manifest;
-  manifest.target = target;
-  manifest.cpu = hostCPUName();
+  manifest.target = target.getName().str();
+  manifest.targetArch = target.getArch(options);
   manifest.weightsFile = "weights.safetensors";
   manifest.libraryFile = "libmodel.so";
   manifest.tokenizerFile = "tokenizer.json";
@@ -184,17 +201,14 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
   SmallVector<unsigned> decodeBits = scheduleAttr.getDistinctDecodeBits();
   manifest.decodeBits.assign(decodeBits.begin(), decodeBits.end());
 
-  if (Error error =
-          bindAndLower(module, model, path(manifest.weightsFile), timing))
+  if (Error error = bindAndLower(module, model, path(manifest.weightsFile),
+                                 target, options, timing))
     return error;
   {
     mlir::TimingScope scope = timing.nest("Code generation");
-    std::string object = path("model.o");
-    if (Error error = emitCPUObject(module, object))
+    if (Error error =
+            target.emitLibrary(module, path(manifest.libraryFile), options))
       return error;
-    if (Error error = linkCPUSharedLibrary(object, path(manifest.libraryFile)))
-      return error;
-    sys::fs::remove(object);
   }
   if (std::error_code ec =
           sys::fs::copy_file(tokenizer, path(manifest.tokenizerFile)))
@@ -227,13 +241,17 @@ int main(int argc, char **argv) {
     if (option.first.starts_with("mlir-"))
       option.second->addCategory(mlirCategory);
   cl::HideUnrelatedOptions({&category, &mlirCategory});
+  const TargetRegistry &targets = TargetRegistry::get();
+  std::string targetHelp = "Target to compile for (default cpu):\n" +
+                           targets.describe();
+  targetName.setDescription(targetHelp);
   cl::ParseCommandLineOptions(
       argc, argv,
       "pmpd ahead-of-time model compiler\n\n"
       "Compiles a Hugging Face model directory (config.json and safetensors;\n"
       "fp16, or any-precision packed by pmpd-quantize) for a PMPD schedule\n"
       "into a runnable artifact directory, or prints a stage of it.\n\n"
-      "  pmpd-compile MODEL_DIR -o ART_DIR [--schedule S] [--target cpu]\n"
+      "  pmpd-compile MODEL_DIR -o ART_DIR [--schedule S] [--target NAME]\n"
       "  pmpd-compile MODEL_DIR --emit=mlir [--schedule S] [-o FILE]\n");
 
   mlir::DialectRegistry registry;
@@ -245,6 +263,12 @@ int main(int argc, char **argv) {
   mlir::DefaultTimingManager timingManager;
   mlir::applyDefaultTimingManagerCLOptions(timingManager);
   mlir::TimingScope timing = timingManager.getRootScope();
+
+  Expected<const TargetBackend &> target = targets.lookup(targetName);
+  if (!target)
+    return fail(toString(target.takeError()));
+  TargetOptions options;
+  options.cpu = targetCPU;
 
   mlir::OwningOpRef<mlir::ModuleOp> module;
   {
@@ -260,8 +284,6 @@ int main(int argc, char **argv) {
     module = std::move(*imported);
   }
 
-  if (target != "cpu")
-    return fail("unknown --target '" + target + "'; supported: cpu");
   if (emit == Emit::Artifact && outputPath == "-")
     return fail("--emit=artifact needs -o ARTIFACT_DIR");
 
@@ -286,7 +308,8 @@ int main(int argc, char **argv) {
       return fail("the pmpd passes failed on " + modelDir);
 
     if (emit == Emit::Artifact) {
-      if (Error error = writeArtifact(*module, **model, outputPath, timing))
+      if (Error error = writeArtifact(*module, **model, outputPath, *target,
+                                      options, timing))
         return fail(toString(std::move(error)));
       return 0;
     }
@@ -297,7 +320,8 @@ int main(int argc, char **argv) {
       if (std::error_code ec = sys::fs::createTemporaryFile(
               "pmpd-weights", "safetensors", weights))
         return fail("cannot create a temporary file: " + ec.message());
-      Error error = bindAndLower(*module, **model, weights, timing);
+      Error error =
+          bindAndLower(*module, **model, weights, *target, options, timing);
       sys::fs::remove(weights);
       if (error)
         return fail(toString(std::move(error)));

@@ -9,7 +9,6 @@
 
 #include "pmpd/Runtime/Evaluation.h"
 #include "pmpd/Runtime/Generation.h"
-#include "pmpd/Runtime/Kernels.h"
 #include "pmpd/Runtime/Session.h"
 #include "pmpd/Support/Progress.h"
 #include "pmpd/Tokenizer/Tokenizer.h"
@@ -63,8 +62,10 @@ static cl::opt<int64_t> pplMaxDocs("max-docs",
                                    cl::init(0), cl::cat(category));
 static cl::opt<std::string>
     klRef("kl-ref",
-          cl::desc("fp16 artifact of the same model: report mean KL(fp16 || "
-                   "this) and top-1 agreement"),
+          cl::desc("Reference artifact of the same model (the fp16 one, or "
+                   "the same model on another target): report mean KL(ref "
+                   "|| this), top-1 agreement and the largest relative "
+                   "logit difference"),
           cl::value_desc("dir"), cl::cat(category));
 static cl::opt<int64_t> threads("num-threads",
                                 cl::desc("Kernel threads (0: all cores)"),
@@ -76,6 +77,12 @@ static cl::opt<std::string> dumpLogits(
     cl::value_desc("file.npy"), cl::cat(category));
 static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object"),
                           cl::cat(category));
+
+static SessionOptions sessionOptions() {
+  SessionOptions options;
+  options.threads = int32_t(threads);
+  return options;
+}
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "pmpd-run") << message << "\n";
@@ -172,6 +179,9 @@ static int runGeneration(Session &session) {
     for (int64_t id : result->generated)
       generatedJSON.push_back(id);
     json::Object root{{"schedule", session.manifest().schedule},
+                      {"target", session.manifest().target},
+                      {"device", session.executor().describe()},
+                      {"threads", int64_t(session.executor().threads())},
                       {"prompt_ids", std::move(promptJSON)},
                       {"generated_ids", std::move(generatedJSON)},
                       {"text", *text},
@@ -182,6 +192,7 @@ static int runGeneration(Session &session) {
 
   outs() << *text << "\n\n";
   outs() << "schedule:  " << session.manifest().schedule << "\n";
+  outs() << "device:    " << session.executor().describe() << "\n";
   outs() << formatv("prefill:   {0} tokens in {1:f3} s ({2:f1} tok/s)\n",
                     stats.promptTokens, stats.prefillSeconds,
                     stats.prefillSeconds > 0
@@ -219,7 +230,7 @@ static int runPerplexity(Session &session) {
 
   std::unique_ptr<Session> reference;
   if (!klRef.empty()) {
-    auto opened = Session::open(klRef);
+    auto opened = Session::open(klRef, sessionOptions());
     if (!opened)
       return fail(toString(opened.takeError()));
     reference = std::move(*opened);
@@ -244,9 +255,11 @@ static int runPerplexity(Session &session) {
                     result->perplexity(), result->tokens, result->documents,
                     session.manifest().schedule, result->averageDecodeBits());
   if (reference)
-    outs() << formatv("KL(fp16 || this) {0:f5} nats per token, top-1 "
-                      "agreement {1:f2}%\n",
-                      result->meanKL(), 100.0 * result->top1Agreement());
+    outs() << formatv("KL(ref || this) {0:f5} nats per token, top-1 "
+                      "agreement {1:f2}%, largest relative logit "
+                      "difference {2:e}\n",
+                      result->meanKL(), 100.0 * result->top1Agreement(),
+                      result->maxRelativeLogitError);
   return 0;
 }
 
@@ -267,9 +280,7 @@ int main(int argc, char **argv) {
     return fail("-n must be positive");
   if (pplPrefill < 1)
     return fail("--ppl-prefill must be at least 1");
-  pmpd_set_num_threads(int32_t(threads));
-
-  auto session = Session::open(artifactDir);
+  auto session = Session::open(artifactDir, sessionOptions());
   if (!session)
     return fail(toString(session.takeError()));
   return pplFile.empty() ? runGeneration(**session) : runPerplexity(**session);

@@ -1,8 +1,9 @@
 //===- ManifestTest.cpp - Artifact manifests and their checks -------------===//
 
-#include "pmpd/Runtime/Manifest.h"
+#include "pmpd/Artifact/Manifest.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include "gtest/gtest.h"
@@ -19,7 +20,7 @@ protected:
     writeFile("libmodel.so", "library bytes");
     writeFile("tokenizer.json", "{}");
     manifest.target = "cpu";
-    manifest.cpu = "generic";
+    manifest.targetArch = "generic";
     manifest.schedule = "prefill=4;decode=4@0,3@64";
     manifest.prefillBits = 4;
     manifest.decodeBits = {4, 3};
@@ -115,14 +116,13 @@ TEST_F(ManifestTest, VersionMismatch) {
   manifest.formatVersion = 7;
   rewriteManifest();
   expectLoadError("artifact format version 7 is not supported "
-                  "(this runtime reads version 1)");
+                  "(this runtime reads version 2)");
 }
 
 TEST_F(ManifestTest, SchedulerStateOutOfRange) {
   manifest.schedulerState = -3;
   rewriteManifest();
-  expectLoadError("field 'scheduler_state': missing or not an "
-                  "integer in [0, 64]");
+  expectLoadError("field 'scheduler_state': must be an integer in [0, 64]");
 }
 
 TEST_F(ManifestTest, SchedulerStateWithoutLearnedSchedule) {
@@ -154,8 +154,54 @@ TEST_F(ManifestTest, MissingField) {
   manifest.prefillEntry = "";
   manifest.decodeEntry = "";
   writeFile("manifest.json", "{\"format\": \"pmpd-artifact\", "
-                             "\"format_version\": 1}");
-  expectLoadError("field 'target': missing");
+                             "\"format_version\": 2}");
+  expectLoadError("missing value at manifest.model");
+}
+
+TEST_F(ManifestTest, WrongFieldType) {
+  std::string text;
+  {
+    auto buffer = llvm::MemoryBuffer::getFile(path("manifest.json"));
+    ASSERT_TRUE(static_cast<bool>(buffer));
+    text = (*buffer)->getBuffer().str();
+  }
+  std::string field = "\"kv_cache_positions\": 32";
+  size_t at = text.find(field);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, field.size(), "\"kv_cache_positions\": \"32\"");
+  writeFile("manifest.json", text);
+  expectLoadError("expected integer at manifest.kv_cache_positions");
+}
+
+TEST_F(ManifestTest, LibraryOutsideTheArtifact) {
+  // A manifest must not make the runtime load code from elsewhere.
+  manifest.libraryFile = "../outside/lib.so";
+  rewriteManifest();
+  expectLoadError("field 'library': '../outside/lib.so' is not a file name "
+                  "inside the artifact directory");
+}
+
+TEST_F(ManifestTest, WeightsOutsideTheArtifact) {
+  manifest.weightsFile = "/etc/passwd";
+  rewriteManifest();
+  expectLoadError("field 'weights': '/etc/passwd' is not a file name inside "
+                  "the artifact directory");
+}
+
+TEST_F(ManifestTest, UnlistedFile) {
+  manifest.files.erase("tokenizer.json");
+  rewriteManifest();
+  expectLoadError("field 'files': does not list 'tokenizer.json'");
+}
+
+TEST_F(ManifestTest, RecordsTheTarget) {
+  manifest.target = "gpu";
+  manifest.targetArch = "sm_90";
+  rewriteManifest();
+  auto loaded = Manifest::load(dir);
+  ASSERT_TRUE(static_cast<bool>(loaded)) << llvm::toString(loaded.takeError());
+  EXPECT_EQ(loaded->target, "gpu");
+  EXPECT_EQ(loaded->targetArch, "sm_90");
 }
 
 } // namespace

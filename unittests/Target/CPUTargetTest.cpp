@@ -1,6 +1,7 @@
 //===- CPUTargetTest.cpp - Compile, link, load and run on the CPU ---------===//
 //
-// The whole CPU back half on a small hand-written module: pmpd-lower-to-cpu,
+// The whole CPU back half on a small hand-written module: the CPU backend's
+// lowering (pmpd-thread-weights-buffer, pmpd-lower-to-cpu, ...),
 // bufferization and the LLVM lowering, native code generation, the link with
 // the runtime kernels, dlopen, and a call through the C interface whose
 // result is checked against a float64 product computed here.
@@ -10,7 +11,7 @@
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Runtime/MemRefDescriptor.h"
 #include "pmpd/Support/Half.h"
-#include "pmpd/Target/CPU/CPUTarget.h"
+#include "pmpd/Target/TargetBackend.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -73,16 +74,17 @@ TEST(CPUTargetTest, CompilesLinksAndRuns) {
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kModule, &context);
   ASSERT_TRUE(module);
 
+  auto target = TargetRegistry::get().lookup("cpu");
+  ASSERT_TRUE(static_cast<bool>(target)) << llvm::toString(target.takeError());
+  TargetOptions options;
   PassManager pm(&context);
-  buildCPULoweringPipeline(pm);
+  target->buildLoweringPipeline(pm, options);
   ASSERT_TRUE(succeeded(pm.run(*module)));
 
   SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("pmpd-target", dir));
-  std::string object = (dir + "/model.o").str();
   std::string library = (dir + "/libmodel.so").str();
-  ASSERT_FALSE(static_cast<bool>(emitCPUObject(*module, object)));
-  llvm::Error linked = linkCPUSharedLibrary(object, library);
+  llvm::Error linked = target->emitLibrary(*module, library, options);
   ASSERT_FALSE(static_cast<bool>(linked)) << llvm::toString(std::move(linked));
 
   void *handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -5,27 +5,59 @@
 
 include "mlir/Pass/PassBase.td"
 
-def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
-  let summary = "Lowers pmpd ops to weights-buffer views and CPU kernel calls";
+def PMPDThreadWeightsBuffer
+    : Pass<"pmpd-thread-weights-buffer", "mlir::ModuleOp"> {
+  let summary = "Passes the weights as one buffer argument to every function";
   let description = [{
-    Prepares a specialized module for bufferization and the LLVM lowering of
-    the CPU target; afterwards only upstream dialects remain.
+    Every target keeps the model's weights in one buffer: the artifact's
+    weights file, mapped on the CPU or uploaded to a device. This pass,
+    shared by all targets, runs first in their lowering:
 
     - Every defined function gains a trailing `memref<?xi8>` argument, the
-      mapped weights file, threaded through calls between them; public
-      functions get a C interface (`llvm.emit_c_interface`) for the runtime.
+      weights buffer, threaded through calls between them; public functions
+      get a C interface (`llvm.emit_c_interface`) for the runtime.
     - `pmpd.get_weight` of a tensor becomes a `memref.view` of that buffer at
       the weight's byte offset (the `at` of its `pmpd.weight`, which must be
-      bound), wrapped in `bufferization.to_tensor`.
+      bound), wrapped in `bufferization.to_tensor`, wherever it is not the
+      weight of a `pmpd.qlinear`.
+    - `pmpd.get_weight` of a packed weight stays for the target's lowering of
+      `pmpd.qlinear`, the only op that may use it.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def PMPDLowerStepPrecision
+    : Pass<"pmpd-lower-step-precision", "mlir::ModuleOp"> {
+  let summary = "Lowers the switch points to arithmetic, for every target";
+  let description = [{
+    `pmpd.step_precision` of a static schedule becomes a compare/select chain
+    over the thresholds; of a learned schedule, the classifier's dot products
+    over the state's confidence and entropy and the step, compared with 0
+    where the state's stage and the step allow the next stage, then a select
+    of the chosen stage's precision.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
+  let summary = "Lowers pmpd.qlinear to calls of the CPU micro-kernels";
+  let description = [{
+    Runs after `pmpd-thread-weights-buffer` and `pmpd-lower-step-precision`;
+    afterwards only upstream dialects remain.
+
     - `pmpd.qlinear` becomes a call of the lookup-table kernel of its
       precision (`pmpd_qlinear_f32`) or of the fp16 kernel
       (`pmpd_linear_f16_f32`), writing a fresh buffer; the kernels come with
       the runtime and are linked into the artifact's library.
-    - `pmpd.step_precision` of a static schedule becomes a compare/select
-      chain over the thresholds; of a learned schedule, the classifier's
-      dot products over the state's confidence and entropy and the step,
-      compared with 0 where the state's stage and the step allow the next
-      stage, then a select of the chosen stage's precision.
     - `pmpd.weight` declarations are erased.
     - Float arithmetic may be reassociated and contracted (fast-math
       `reassoc,contract`), so that LLVM vectorizes the reductions of norms
@@ -37,7 +69,60 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
     "::mlir::func::FuncDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
-    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def PMPDLowerToGPU : Pass<"pmpd-lower-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Lowers pmpd.qlinear to launches of the GPU kernels";
+  let description = [{
+    Runs after `pmpd-thread-weights-buffer` and `pmpd-lower-step-precision`,
+    on a module that holds the projection kernels as a `gpu.binary` (the GPU
+    backend adds it; the kernels' ABI is `pmpd/Target/GPU/KernelABI.h`).
+
+    - `pmpd.qlinear` of a packed weight becomes a `gpu.launch_func` of
+      `pmpd_qgemv_b<bits>` when its input is one token (decode: the GEMV of
+      that bit width over the shared bit-planes and that width's lookup
+      table), of `pmpd_qgemm` otherwise (prefill); of an fp16 weight, of
+      `pmpd_linear_f16`. Each writes a fresh buffer; the grid follows the
+      kernel ABI, from the token count at run time where it is dynamic.
+    - The module becomes a `gpu.container_module`; `pmpd.weight`
+      declarations are erased.
+  }];
+  let options = [
+    Option<"kernels", "kernels", "std::string", "\"pmpd_kernels\"",
+           "Symbol of the gpu.binary holding the projection kernels">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def PMPDMapParallelLoopsToGPU
+    : Pass<"pmpd-map-parallel-loops-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Maps the outermost parallel loops onto GPU blocks and threads";
+  let description = [{
+    For `convert-parallel-loops-to-gpu`: `memref.copy` outside GPU code
+    becomes an `scf.parallel` loop of loads and stores (so that copies run on
+    the device), then each outermost `scf.parallel` has
+    its innermost dimension tiled by `threads-per-block` (or its static
+    extent, when smaller); the tile loop goes to threads x, the tiles and up
+    to two outer dimensions to blocks x, y, z (innermost first), and the
+    remaining dimensions run sequentially in each thread.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", "128",
+           "Threads of a block along the innermost dimension">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
   ];
 }
 

@@ -34,6 +34,9 @@ struct ScheduledPerplexity {
   double totalKL = 0;      // With a reference only.
   int64_t agreements = 0;  // Positions whose argmax matches the reference's.
   int64_t compared = 0;
+  /// With a reference: the largest max_j |logit_j - ref_j| / max_j |ref_j|
+  /// over the positions (how closely two targets agree).
+  double maxRelativeLogitError = 0;
   int64_t decodeSteps = 0;   // Positions scored as decode steps,
   int64_t decodeBitsSum = 0; // and the sum of the bits they ran at.
 

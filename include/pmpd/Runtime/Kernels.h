@@ -35,8 +35,10 @@ void pmpd_linear_f16_f32(const float *x, int64_t tokens, int64_t cols,
                          const uint16_t *w, int64_t rows, const float *bias,
                          float *y);
 
-/// Threads the kernels use (default: the hardware's). 0 restores the default.
-void pmpd_set_num_threads(int32_t threads);
+/// Sets the threads the kernels use (0: one per core) and returns the count
+/// in effect. Artifacts export it: the runtime sets the count in the copy of
+/// the kernels that runs, the one linked into the artifact's library.
+int32_t pmpd_set_num_threads(int32_t threads);
 
 /// An unranked memref as MLIR's LLVM lowering passes it.
 struct PMPDUnrankedMemRef {

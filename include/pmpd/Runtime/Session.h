@@ -1,20 +1,21 @@
 //===- Session.h - A loaded artifact and its KV cache -----------*- C++ -*-===//
 //
-// The runtime side of the compiled model: checks the manifest, maps the
-// weights file, loads the shared library, owns the KV cache, and runs the
-// compiled prefill and decode entry points. Precision switching happens inside
-// the compiled decode entry; the session only reports what ran.
+// The runtime side of the compiled model, the same for every target: checks
+// the manifest, picks the executor of the artifact's target (which holds the
+// weights, the KV cache and the compiled code), checks every token before it
+// runs, and keeps the position. Precision switching happens inside the
+// compiled decode entry; the session only reports what ran.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef PMPD_RUNTIME_SESSION_H
 #define PMPD_RUNTIME_SESSION_H
 
-#include "pmpd/Runtime/Manifest.h"
+#include "pmpd/Artifact/Manifest.h"
+#include "pmpd/Runtime/Executor.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <memory>
 #include <vector>
@@ -24,11 +25,12 @@ namespace pmpd {
 class Session {
 public:
   /// Loads the artifact in `dir`; every check of Manifest::load applies, and
-  /// the library must export the manifest's entry points.
-  static llvm::Expected<std::unique_ptr<Session>> open(llvm::StringRef dir);
-  ~Session();
+  /// the target's executor must be able to run it.
+  static llvm::Expected<std::unique_ptr<Session>>
+  open(llvm::StringRef dir, const SessionOptions &options = {});
 
   const Manifest &manifest() const { return info; }
+  const Executor &executor() const { return *runner; }
   int64_t vocabSize() const { return info.model.vocabSize; }
   int64_t maxPositions() const { return info.cachePositions; }
   /// Tokens already in the KV cache.
@@ -52,13 +54,8 @@ private:
   llvm::Error checkTokens(llvm::ArrayRef<int64_t> ids) const;
 
   Manifest info;
-  std::unique_ptr<llvm::MemoryBuffer> weights;
-  void *library = nullptr;
-  void *prefillFn = nullptr;
-  void *decodeFn = nullptr;
-  std::vector<float> kCache, vCache, logits;
-  /// What a learned schedule's decode entry carries between steps.
-  std::vector<float> schedulerState;
+  std::unique_ptr<Executor> runner;
+  std::vector<float> logits;
   int64_t cached = 0;
 };
 

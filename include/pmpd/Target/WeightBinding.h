@@ -28,7 +28,10 @@ llvm::SmallVector<std::string> dataTensorNames(WeightOp weight);
 /// to a safetensors file at `path` (fp16 tensors converted from bf16/f32
 /// where the source has them), with a progress bar on a terminal. Errors name
 /// a tensor that is missing or whose shape or dtype cannot serve its
-/// declaration.
+/// declaration. When the model is one safetensors file that already holds
+/// every tensor as the declarations need it (an fp16 model, or what
+/// pmpd-quantize writes), the file is a copy of it: an artifact compiled
+/// elsewhere can then be given its weights by copying the model's file.
 llvm::Error writeWeightsFile(mlir::ModuleOp module, const HFModel &model,
                              llvm::StringRef path);
 

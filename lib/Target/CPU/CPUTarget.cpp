@@ -1,40 +1,58 @@
-//===- CPUTarget.cpp - From lowered IR to a shared library ----------------===//
+//===- CPUTarget.cpp - The CPU target: the reference path -----------------===//
+//
+// The specialized module is lowered by MLIR's bufferization and LLVM
+// conversions, with the projections calling the runtime's micro-kernels;
+// code is generated for the host CPU and linked with those kernels into the
+// artifact's shared library.
+//
+//===----------------------------------------------------------------------===//
 
-#include "pmpd/Target/CPU/CPUTarget.h"
 #include "pmpd/Conversion/Passes.h"
+#include "pmpd/Target/HostCode.h"
+#include "pmpd/Target/TargetBackend.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/IR/LegacyPassManager.h"
-#include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Program.h"
-#include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Target/TargetMachine.h"
-#include "llvm/Target/TargetOptions.h"
-#include "llvm/TargetParser/Host.h"
-#include "llvm/TargetParser/SubtargetFeature.h"
-
-#include <mutex>
 
 using namespace mlir;
 using namespace pmpd;
 
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
+namespace {
 
-void pmpd::buildCPULoweringPipeline(OpPassManager &pm) {
+class CPUTargetBackend final : public TargetBackend {
+public:
+  StringRef getName() const override { return "cpu"; }
+  StringRef getDescription() const override {
+    return "x86-64 host code with the LUT micro-kernels (the reference)";
+  }
+  std::string getArch(const TargetOptions &options) const override {
+    return options.cpu.empty() ? hostCPUName() : options.cpu;
+  }
+  void buildLoweringPipeline(OpPassManager &pm,
+                             const TargetOptions &options) const override;
+  llvm::Error emitLibrary(ModuleOp module, StringRef path,
+                          const TargetOptions &options) const override {
+    std::string object = (path + ".o").str();
+    if (llvm::Error error = emitHostObject(module, options.cpu, object))
+      return error;
+    llvm::Error linked =
+        linkSharedLibrary(object, PMPD_RUNTIME_KERNELS_ARCHIVE, path);
+    llvm::sys::fs::remove(object);
+    return linked;
+  }
+};
+
+} // namespace
+
+void CPUTargetBackend::buildLoweringPipeline(
+    OpPassManager &pm, const TargetOptions &options) const {
+  pm.addPass(createPMPDThreadWeightsBuffer());
+  pm.addPass(createPMPDLowerStepPrecision());
   pm.addPass(createPMPDLowerToCPU());
   pm.addPass(createCanonicalizerPass());
   bufferization::OneShotBufferizePassOptions bufferization;
@@ -64,107 +82,6 @@ void pmpd::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-std::string pmpd::hostCPUName() { return llvm::sys::getHostCPUName().str(); }
-
-static void initializeNativeTarget() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-}
-
-/// A target machine for the host CPU with all its features.
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createHostTargetMachine() {
-  initializeNativeTarget();
-  llvm::Triple triple(llvm::sys::getProcessTriple());
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return makeError("no LLVM target for " + triple.str() + ": " + error);
-  llvm::SubtargetFeatures features;
-  for (const auto &feature : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature.first(), feature.second);
-  llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, hostCPUName(), features.getString(), options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine)
-    return makeError("cannot create a target machine for " + triple.str());
-  return std::move(machine);
-}
-
-static llvm::Expected<std::unique_ptr<llvm::Module>>
-translate(ModuleOp module, llvm::LLVMContext &context) {
-  registerBuiltinDialectTranslation(*module->getContext());
-  registerLLVMDialectTranslation(*module->getContext());
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, context);
-  if (!llvmModule)
-    return makeError("cannot translate the lowered module to LLVM IR");
-  return std::move(llvmModule);
-}
-
-llvm::Error pmpd::emitLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
-  llvm::LLVMContext context;
-  auto llvmModule = translate(module, context);
-  if (!llvmModule)
-    return llvmModule.takeError();
-  (*llvmModule)->print(os, nullptr);
-  return llvm::Error::success();
-}
-
-llvm::Error pmpd::emitCPUObject(ModuleOp module, StringRef objectPath) {
-  llvm::LLVMContext context;
-  auto llvmModule = translate(module, context);
-  if (!llvmModule)
-    return llvmModule.takeError();
-  auto machine = createHostTargetMachine();
-  if (!machine)
-    return machine.takeError();
-  (*llvmModule)->setDataLayout((*machine)->createDataLayout());
-  (*llvmModule)->setTargetTriple((*machine)->getTargetTriple());
-
-  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                            machine->get());
-  if (llvm::Error error = optimize(llvmModule->get()))
-    return error;
-
-  std::error_code ec;
-  llvm::ToolOutputFile out(objectPath, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return makeError("cannot write " + objectPath + ": " + ec.message());
-  llvm::legacy::PassManager codegen;
-  if ((*machine)->addPassesToEmitFile(codegen, out.os(), nullptr,
-                                      llvm::CodeGenFileType::ObjectFile))
-    return makeError("the target cannot emit object files");
-  codegen.run(**llvmModule);
-  out.keep();
-  return llvm::Error::success();
-}
-
-llvm::Error pmpd::linkCPUSharedLibrary(StringRef objectPath,
-                                       StringRef libraryPath) {
-  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("c++");
-  if (!driver)
-    driver = llvm::sys::findProgramByName("g++");
-  if (!driver)
-    driver = llvm::sys::findProgramByName("clang++");
-  if (!driver)
-    return makeError("no C++ compiler driver (c++, g++ or clang++) on PATH "
-                     "to link the shared library");
-  std::string output = libraryPath.str();
-  std::string object = objectPath.str();
-  SmallVector<StringRef> args = {*driver, "-shared", "-o", output, object,
-                                 PMPD_RUNTIME_KERNELS_ARCHIVE, "-lpthread",
-                                 "-lm"};
-  std::string message;
-  int status = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
-                                         &message);
-  if (status != 0)
-    return makeError("linking " + libraryPath + " failed" +
-                     (message.empty() ? "" : ": " + message));
-  return llvm::Error::success();
+std::unique_ptr<TargetBackend> pmpd::createCPUTargetBackend() {
+  return std::make_unique<CPUTargetBackend>();
 }

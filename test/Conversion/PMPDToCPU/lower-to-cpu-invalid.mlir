@@ -1,4 +1,4 @@
-// RUN: pmpd-opt %s --pmpd-lower-to-cpu --split-input-file --verify-diagnostics
+// RUN: pmpd-opt %s --pmpd-thread-weights-buffer --pmpd-lower-step-precision --pmpd-lower-to-cpu --split-input-file --verify-diagnostics
 
 pmpd.weight @q = "q" : !pmpd.qweight<16x32, parent = 4, seed = 2>
 func.func @unbound(%x: tensor<1x32xf32>) -> tensor<1x16xf32> {

@@ -1,4 +1,4 @@
-// RUN: pmpd-opt %s --pmpd-lower-to-cpu --split-input-file | FileCheck %s
+// RUN: pmpd-opt %s --pmpd-thread-weights-buffer --pmpd-lower-step-precision --pmpd-lower-to-cpu --split-input-file | FileCheck %s
 
 // A packed projection becomes a call of the lookup-table kernel with the
 // planes and the 3-bit table of the mapped weights file; an fp16 tensor weight

@@ -4,17 +4,19 @@
 // the format version, the model, the schedule and its precisions, the target,
 // the entry points, the KV-cache geometry, and the size and hash of every
 // file, so that a corrupt, truncated, swapped or stale artifact is an error
-// rather than wrong output.
+// rather than wrong output. The compiler and the runtime share this library
+// (it needs LLVM Support only).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PMPD_RUNTIME_MANIFEST_H
-#define PMPD_RUNTIME_MANIFEST_H
+#ifndef PMPD_ARTIFACT_MANIFEST_H
+#define PMPD_ARTIFACT_MANIFEST_H
 
 #include "pmpd/Model/ModelConfig.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <cstdint>
 #include <map>
@@ -29,21 +31,22 @@ struct ArtifactFile {
 };
 
 struct Manifest {
-  static constexpr int64_t kFormatVersion = 1;
+  static constexpr int64_t kFormatVersion = 2;
   static constexpr llvm::StringLiteral kFileName = "manifest.json";
   static constexpr int64_t kMaxSchedulerState = 64;
 
   int64_t formatVersion = kFormatVersion;
-  std::string target;    // "cpu"
-  std::string cpu;       // The CPU the code was generated for.
-  std::string schedule;  // The schedule spec, e.g. "prefill=4;decode=4@0,3@64".
+  std::string target;     // A registered target's name: "cpu", "gpu".
+  std::string targetArch; // What the code was generated for: a CPU name
+                          // ("sapphirerapids") or a GPU ("sm_90").
+  std::string schedule;   // The schedule spec, e.g. "prefill=4;decode=4@0,3@64".
   unsigned prefillBits = 16;
   std::vector<unsigned> decodeBits; // Distinct, in schedule order.
   ModelConfig model;
-  std::string weightsFile;   // Relative to the artifact directory.
+  std::string weightsFile; // Plain file names inside the artifact directory.
   std::string libraryFile;
   std::string tokenizerFile;
-  std::string prefillEntry;  // C-interface symbols of the library.
+  std::string prefillEntry; // C-interface symbols of the library.
   std::string decodeEntry;
   int64_t cachePositions = 0; // KV cache: [layers][positions][kv heads][dim].
   /// f32 elements of scheduler state the decode entry takes and updates in
@@ -57,8 +60,17 @@ struct Manifest {
   /// Records size and hash of `name` (relative to `dir`) in `files`.
   llvm::Error addFile(llvm::StringRef dir, llvm::StringRef name);
   llvm::Error write(llvm::StringRef dir) const;
+  /// `dir`/`name`.
+  static std::string pathIn(llvm::StringRef dir, llvm::StringRef name);
 };
+
+bool fromJSON(const llvm::json::Value &value, ArtifactFile &file,
+              llvm::json::Path path);
+bool fromJSON(const llvm::json::Value &value, Manifest &manifest,
+              llvm::json::Path path);
+llvm::json::Value toJSON(const ArtifactFile &file);
+llvm::json::Value toJSON(const Manifest &manifest);
 
 } // namespace pmpd
 
-#endif // PMPD_RUNTIME_MANIFEST_H
+#endif // PMPD_ARTIFACT_MANIFEST_H

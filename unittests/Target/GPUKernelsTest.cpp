@@ -1,0 +1,509 @@
+//===- GPUKernelsTest.cpp - The GPU projection kernels against the CPU's
+//---===//
+//
+// Loads the fatbin built from lib/Target/GPU/Kernels, launches every kernel
+// with the geometry of pmpd/Target/GPU/KernelABI.h on random packed weights and
+// compares with the CPU kernels (pmpd_qlinear_f32, pmpd_linear_f16_f32).
+// Skipped, with the reason, where there is no CUDA driver or device.
+//
+// Tolerance: both sides compute y = bias + sum_k x_k w_k in fp32 with the same
+// (exact) fp16 -> fp32 weights, only the order of the additions differs. Each
+// fp32 sum's rounding error behaves like a random walk of K steps of at most
+// u/2 * S, S = |bias| + sum_k |x_k w_k| and u = 2^-24, i.e. a standard
+// deviation below 0.3 sqrt(K) u S; the difference of two such sums stays
+// below 8 sqrt(K) u S (about 20 standard deviations) unless an element is
+// decoded wrongly, which changes y by about S / K per element or more.
+//
+// Micro-benchmark (not run by lit, which skips DISABLED_ tests):
+//   PMPDTargetGPUKernelsTests --gtest_also_run_disabled_tests \
+//     --gtest_filter='*Benchmark*'
+// PMPD_GPU_KERNELS_FATBIN=<file> overrides the build's fatbin path.
+// times pmpd_qgemv_b2/3/4 and pmpd_linear_f16 (one token) at 4096x4096,
+// 11008x4096 and 4096x11008: median of 50 cuEvent-timed launches after a
+// warm-up, rotating through enough weight copies to exceed the L2 cache.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Runtime/CUDA/CUDADevice.h"
+#include "pmpd/Runtime/CUDA/Driver.h"
+#include "pmpd/Runtime/Kernels.h"
+#include "pmpd/Support/Half.h"
+#include "pmpd/Target/GPU/KernelABI.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace pmpd;
+using namespace pmpd::cuda;
+using namespace pmpd::gpu;
+
+namespace {
+
+/// The device and the loaded kernels, shared by the tests of this binary.
+struct GPU {
+  std::unique_ptr<CUDADevice> device;
+  CUmodule module = nullptr;
+  CUfunction qgemv[kMaxKernelBits + 1] = {};
+  CUfunction qgemm = nullptr, linearF16 = nullptr;
+  std::string skipReason;
+
+  const Driver &api() const { return device->driver(); }
+};
+
+GPU &gpu() {
+  static GPU *state = [] {
+    auto *g = new GPU;
+    llvm::Expected<std::unique_ptr<CUDADevice>> device = CUDADevice::open();
+    if (!device) {
+      g->skipReason = "no usable CUDA device: " + toString(device.takeError());
+      return g;
+    }
+    g->device = std::move(*device);
+    // The build's fatbin, or another one (e.g. copied to the GPU machine).
+    std::string path = PMPD_GPU_KERNELS_FATBIN;
+    if (const char *env = std::getenv("PMPD_GPU_KERNELS_FATBIN"); env && *env)
+      path = env;
+    if (path.empty()) {
+      g->skipReason = "built without nvcc: no GPU kernels";
+      return g;
+    }
+    auto file = llvm::MemoryBuffer::getFile(path);
+    if (!file) {
+      ADD_FAILURE() << "cannot read " << path << ": "
+                    << file.getError().message();
+      g->skipReason = "no kernels";
+      return g;
+    }
+    const Driver &api = g->api();
+    // The fatbin is not NUL-terminated text; the driver reads its header.
+    if (llvm::Error error = api.check(
+            api.cuModuleLoadData(&g->module, (*file)->getBufferStart()),
+            "cuModuleLoadData")) {
+      // A loaded device that cannot run the kernels is a failure, not a skip.
+      ADD_FAILURE() << toString(std::move(error));
+      g->skipReason = "the kernels did not load";
+      return g;
+    }
+    auto get = [&](CUfunction &function, const char *name) {
+      if (llvm::Error error =
+              api.check(api.cuModuleGetFunction(&function, g->module, name),
+                        llvm::Twine("cuModuleGetFunction ") + name))
+        ADD_FAILURE() << toString(std::move(error));
+    };
+    for (int bits = kMinKernelBits; bits <= kMaxKernelBits; ++bits)
+      get(g->qgemv[bits], qgemvKernelName(bits));
+    get(g->qgemm, kQGemmKernel);
+    get(g->linearF16, kLinearF16Kernel);
+    std::printf("GPU kernels on %s\n", g->device->name().c_str());
+    return g;
+  }();
+  return *state;
+}
+
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    if (!gpu().skipReason.empty())                                             \
+      GTEST_SKIP() << gpu().skipReason;                                        \
+  } while (false)
+
+#define ASSERT_NO_ERROR(expr)                                                  \
+  do {                                                                         \
+    if (llvm::Error error = (expr))                                            \
+      FAIL() << toString(std::move(error));                                    \
+  } while (false)
+
+/// A device copy of a host vector, released with the object. `offset` bytes
+/// of padding in front misalign it on purpose.
+class DeviceBuffer {
+public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  ~DeviceBuffer() {
+    if (base)
+      gpu().device->release(base);
+  }
+
+  llvm::Error allocate(size_t bytes, size_t offset = 0) {
+    llvm::Expected<uint64_t> address =
+        gpu().device->allocate(bytes + offset + 16, "test buffer");
+    if (!address)
+      return address.takeError();
+    base = *address;
+    pointer = base + offset;
+    return gpu().device->zero(base, bytes + offset + 16);
+  }
+  template <typename T>
+  llvm::Error upload(const std::vector<T> &host, size_t offset = 0) {
+    if (llvm::Error error = allocate(host.size() * sizeof(T), offset))
+      return error;
+    return gpu().device->upload(pointer, host.data(), host.size() * sizeof(T));
+  }
+  template <typename T> llvm::Error download(std::vector<T> &host) const {
+    return gpu().device->download(host.data(), pointer,
+                                  host.size() * sizeof(T));
+  }
+
+  uint64_t pointer = 0; // 0 for a null argument.
+
+private:
+  uint64_t base = 0;
+};
+
+/// Launches on the device's stream and waits. `params` holds the address of
+/// each kernel argument.
+llvm::Error launch(CUfunction function, const LaunchGeometry &geometry,
+                   void **params) {
+  const Driver &api = gpu().api();
+  if (llvm::Error error = api.check(
+          api.cuLaunchKernel(function, unsigned(geometry.gridX),
+                             unsigned(geometry.gridY), unsigned(geometry.gridZ),
+                             unsigned(geometry.blockX), 1, 1, 0,
+                             gpu().device->stream(), params, nullptr),
+          "cuLaunchKernel"))
+    return error;
+  return api.check(api.cuStreamSynchronize(gpu().device->stream()),
+                   "cuStreamSynchronize");
+}
+
+/// Random packed weights: parentBits planes with zero pad bits, a random fp16
+/// codebook for `bits`.
+struct Packed {
+  int64_t rows, cols;
+  int parentBits, bits;
+  std::vector<uint8_t> planes;
+  std::vector<uint16_t> lut;
+
+  Packed(int64_t rows, int64_t cols, int parentBits, int bits,
+         std::mt19937 &rng)
+      : rows(rows), cols(cols), parentBits(parentBits), bits(bits) {
+    int64_t rowBytes = (cols + 7) / 8;
+    planes.resize(size_t(parentBits) * rows * rowBytes);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (uint8_t &b : planes)
+      b = uint8_t(byte(rng));
+    if (cols % 8)
+      for (int64_t r = 0; r < parentBits * rows; ++r)
+        planes[r * rowBytes + rowBytes - 1] &= uint8_t((1u << (cols % 8)) - 1);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    lut.resize(size_t(rows) << bits);
+    for (uint16_t &h : lut)
+      h = floatToHalf(value(rng));
+  }
+
+  float weight(int64_t row, int64_t col) const {
+    int64_t rowBytes = (cols + 7) / 8;
+    unsigned code = 0;
+    for (int j = 0; j < bits; ++j)
+      code = (code << 1) |
+             ((planes[(j * rows + row) * rowBytes + col / 8] >> (col % 8)) & 1);
+    return halfToFloat(lut[(row << bits) + code]);
+  }
+};
+
+std::vector<float> randomVector(size_t n, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &f : v)
+    f = value(rng);
+  return v;
+}
+
+/// Compares with the CPU result within the tolerance of the file comment;
+/// `weight(n, k)` gives the fp32 weights for the scale S.
+template <typename WeightFn>
+void expectClose(const std::vector<float> &got, const std::vector<float> &want,
+                 const std::vector<float> &x, const float *bias, int64_t tokens,
+                 int64_t rows, int64_t cols, WeightFn weight,
+                 const std::string &what) {
+  const double tolerance = 8.0 * std::sqrt(double(cols)) * std::ldexp(1.0, -24);
+  // S for every output: cheap enough for the shapes here.
+  int failures = 0;
+  for (int64_t n = 0; n < rows; ++n) {
+    std::vector<float> w(cols);
+    for (int64_t k = 0; k < cols; ++k)
+      w[k] = weight(n, k);
+    for (int64_t t = 0; t < tokens; ++t) {
+      double scale = bias ? std::fabs(bias[n]) : 0.0;
+      for (int64_t k = 0; k < cols; ++k)
+        scale += std::fabs(double(x[t * cols + k]) * w[k]);
+      size_t i = size_t(t * rows + n);
+      double error = std::fabs(double(got[i]) - double(want[i]));
+      if (!(error <= tolerance * scale + 1e-30) && failures++ < 5)
+        ADD_FAILURE() << what << ": y[" << t << "][" << n << "] = " << got[i]
+                      << ", the CPU gives " << want[i] << " (error " << error
+                      << " > " << tolerance * scale << ")";
+    }
+  }
+  EXPECT_EQ(failures, 0) << what;
+}
+
+struct Shape {
+  int64_t rows, cols;
+};
+// Not multiples of anything (100; 4104: rowBytes 513 takes the unaligned
+// path and two x tiles), vectorizable ones (1408; 11008: three tiles), and
+// row counts that leave partial blocks and tiles.
+const Shape kShapes[] = {{1, 100},     {7, 100},     {1000, 100}, {1, 1408},
+                         {7, 1408},    {1000, 1408}, {1, 4104},   {7, 4104},
+                         {1000, 4104}, {7, 11008},   {33, 4096}};
+const int64_t kTokens[] = {1, 3, 64, 130};
+
+std::string describe(const char *kernel, const Shape &shape, int64_t tokens,
+                     int parentBits, int bits, bool bias) {
+  return std::string(kernel) + " rows=" + std::to_string(shape.rows) +
+         " cols=" + std::to_string(shape.cols) +
+         " tokens=" + std::to_string(tokens) +
+         (bits ? " bits=" + std::to_string(bits) + "/" +
+                     std::to_string(parentBits)
+               : std::string()) +
+         (bias ? " bias" : "");
+}
+
+TEST(GPUKernelsTest, QGemvMatchesCPU) {
+  REQUIRE_GPU();
+  std::mt19937 rng(7);
+  for (const Shape &shape : kShapes)
+    for (int bits = kMinKernelBits; bits <= kMaxKernelBits; ++bits)
+      for (int parentBits : {bits, int(kMaxKernelBits)}) {
+        if (parentBits == bits && bits == kMaxKernelBits)
+          continue; // The loop's other iteration reads the same 8 of 8 bits.
+        bool useBias = (bits + shape.rows) % 2 == 0;
+        // Misaligned planes take the byte path.
+        size_t planeOffset = parentBits != bits || shape.rows == 7 ? 3 : 0;
+        Packed w(shape.rows, shape.cols, parentBits, bits, rng);
+        std::vector<float> x = randomVector(shape.cols, rng);
+        std::vector<float> bias = randomVector(shape.rows, rng);
+        std::vector<float> want(shape.rows), got(shape.rows);
+        pmpd_qlinear_f32(x.data(), 1, shape.cols, w.planes.data(), shape.rows,
+                         parentBits, w.lut.data(), bits,
+                         useBias ? bias.data() : nullptr, want.data());
+
+        DeviceBuffer dx, dPlanes, dLut, dBias, dy;
+        ASSERT_NO_ERROR(dx.upload(x));
+        ASSERT_NO_ERROR(dPlanes.upload(w.planes, planeOffset));
+        ASSERT_NO_ERROR(dLut.upload(w.lut));
+        if (useBias)
+          ASSERT_NO_ERROR(dBias.upload(bias));
+        ASSERT_NO_ERROR(dy.upload(got));
+        int64_t cols = shape.cols, rows = shape.rows;
+        int32_t parent = parentBits;
+        void *params[] = {&dx.pointer,    &cols,      &dPlanes.pointer,
+                          &rows,          &parent,    &dLut.pointer,
+                          &dBias.pointer, &dy.pointer};
+        ASSERT_NO_ERROR(launch(gpu().qgemv[bits], qgemvLaunch(rows), params));
+        ASSERT_NO_ERROR(dy.download(got));
+        expectClose(
+            got, want, x, useBias ? bias.data() : nullptr, 1, rows, cols,
+            [&](int64_t n, int64_t k) { return w.weight(n, k); },
+            describe(qgemvKernelName(bits), shape, 1, parentBits, bits,
+                     useBias));
+      }
+}
+
+TEST(GPUKernelsTest, QGemmMatchesCPU) {
+  REQUIRE_GPU();
+  std::mt19937 rng(11);
+  for (const Shape &shape : kShapes)
+    for (int bits = kMinKernelBits; bits <= kMaxKernelBits; ++bits)
+      for (int64_t tokens : kTokens) {
+        if (shape.rows * shape.cols * tokens > 200'000'000)
+          continue; // Keeps the CPU reference quick.
+        int parentBits = std::max(bits, int(kMaxKernelBits - tokens % 3));
+        bool useBias = (bits + tokens) % 2 == 1;
+        Packed w(shape.rows, shape.cols, parentBits, bits, rng);
+        std::vector<float> x = randomVector(size_t(tokens) * shape.cols, rng);
+        std::vector<float> bias = randomVector(shape.rows, rng);
+        std::vector<float> want(size_t(tokens) * shape.rows), got(want.size());
+        pmpd_qlinear_f32(x.data(), tokens, shape.cols, w.planes.data(),
+                         shape.rows, parentBits, w.lut.data(), bits,
+                         useBias ? bias.data() : nullptr, want.data());
+
+        DeviceBuffer dx, dPlanes, dLut, dBias, dy;
+        ASSERT_NO_ERROR(dx.upload(x));
+        ASSERT_NO_ERROR(dPlanes.upload(w.planes, bits % 2));
+        ASSERT_NO_ERROR(dLut.upload(w.lut));
+        if (useBias)
+          ASSERT_NO_ERROR(dBias.upload(bias));
+        ASSERT_NO_ERROR(dy.upload(got));
+        int64_t cols = shape.cols, rows = shape.rows;
+        int32_t parent = parentBits, width = bits;
+        void *params[] = {
+            &dx.pointer, &tokens,       &cols,  &dPlanes.pointer, &rows,
+            &parent,     &dLut.pointer, &width, &dBias.pointer,   &dy.pointer};
+        ASSERT_NO_ERROR(launch(gpu().qgemm, qgemmLaunch(rows, tokens), params));
+        ASSERT_NO_ERROR(dy.download(got));
+        expectClose(
+            got, want, x, useBias ? bias.data() : nullptr, tokens, rows, cols,
+            [&](int64_t n, int64_t k) { return w.weight(n, k); },
+            describe(kQGemmKernel, shape, tokens, parentBits, bits, useBias));
+      }
+}
+
+TEST(GPUKernelsTest, LinearF16MatchesCPU) {
+  REQUIRE_GPU();
+  std::mt19937 rng(13);
+  for (const Shape &shape : kShapes)
+    for (int64_t tokens : kTokens)
+      for (bool useBias : {false, true}) {
+        if (shape.rows * shape.cols * tokens > 200'000'000)
+          continue;
+        std::vector<float> wf =
+            randomVector(size_t(shape.rows) * shape.cols, rng);
+        std::vector<uint16_t> w(wf.size());
+        for (size_t i = 0; i < w.size(); ++i)
+          w[i] = floatToHalf(wf[i]);
+        std::vector<float> x = randomVector(size_t(tokens) * shape.cols, rng);
+        std::vector<float> bias = randomVector(shape.rows, rng);
+        std::vector<float> want(size_t(tokens) * shape.rows), got(want.size());
+        pmpd_linear_f16_f32(x.data(), tokens, shape.cols, w.data(), shape.rows,
+                            useBias ? bias.data() : nullptr, want.data());
+
+        DeviceBuffer dx, dw, dBias, dy;
+        // Misaligned weights (the scalar path) half of the time.
+        ASSERT_NO_ERROR(dx.upload(x));
+        ASSERT_NO_ERROR(dw.upload(w, useBias ? 2 : 0));
+        if (useBias)
+          ASSERT_NO_ERROR(dBias.upload(bias));
+        ASSERT_NO_ERROR(dy.upload(got));
+        int64_t cols = shape.cols, rows = shape.rows;
+        void *params[] = {&dx.pointer, &tokens,        &cols,      &dw.pointer,
+                          &rows,       &dBias.pointer, &dy.pointer};
+        ASSERT_NO_ERROR(
+            launch(gpu().linearF16, linearF16Launch(rows, tokens), params));
+        ASSERT_NO_ERROR(dy.download(got));
+        expectClose(
+            got, want, x, useBias ? bias.data() : nullptr, tokens, rows, cols,
+            [&](int64_t n, int64_t k) { return halfToFloat(w[n * cols + k]); },
+            describe(kLinearF16Kernel, shape, tokens, 0, 0, useBias));
+      }
+}
+
+//===----------------------------------------------------------------------===//
+// Micro-benchmark
+//===----------------------------------------------------------------------===//
+
+/// The event functions, which Driver does not resolve; libcuda is loaded.
+struct Events {
+  CUresult (*create)(CUevent *, unsigned) = nullptr;
+  CUresult (*record)(CUevent, CUstream) = nullptr;
+  CUresult (*synchronize)(CUevent) = nullptr;
+  CUresult (*elapsed)(float *, CUevent, CUevent) = nullptr;
+  CUresult (*destroy)(CUevent) = nullptr;
+
+  bool load() {
+    void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (!library)
+      library = dlopen("libcuda.so.1", RTLD_NOW);
+    if (!library)
+      return false;
+    create =
+        reinterpret_cast<decltype(create)>(dlsym(library, "cuEventCreate"));
+    record =
+        reinterpret_cast<decltype(record)>(dlsym(library, "cuEventRecord"));
+    synchronize = reinterpret_cast<decltype(synchronize)>(
+        dlsym(library, "cuEventSynchronize"));
+    elapsed = reinterpret_cast<decltype(elapsed)>(
+        dlsym(library, "cuEventElapsedTime"));
+    destroy = reinterpret_cast<decltype(destroy)>(
+        dlsym(library, "cuEventDestroy_v2"));
+    return create && record && synchronize && elapsed && destroy;
+  }
+};
+
+TEST(GPUKernelsTest, DISABLED_Benchmark) {
+  REQUIRE_GPU();
+  Events events;
+  ASSERT_TRUE(events.load()) << "cannot resolve the cuEvent functions";
+  const Driver &api = gpu().api();
+  CUstream stream = gpu().device->stream();
+  CUevent start, stop;
+  ASSERT_EQ(events.create(&start, 0), CUDA_SUCCESS);
+  ASSERT_EQ(events.create(&stop, 0), CUDA_SUCCESS);
+
+  constexpr int kWarmup = 10, kRuns = 50;
+  // Weight copies rotate so that together they exceed the 50-60 MB L2.
+  constexpr double kRotationBytes = 256e6;
+  std::printf("%-16s %6s %6s %10s %10s\n", "kernel", "rows", "cols", "us",
+              "GB/s");
+  for (Shape shape :
+       {Shape{4096, 4096}, Shape{11008, 4096}, Shape{4096, 11008}})
+    for (int bits : {2, 3, 4, 0}) { // 0: fp16.
+      int64_t rows = shape.rows, cols = shape.cols;
+      size_t weightBytes = bits ? size_t(bits) * rows * ((cols + 7) / 8)
+                                : size_t(rows) * cols * 2;
+      size_t lutBytes = bits ? (size_t(rows) << bits) * 2 : 0;
+      int copies =
+          int(std::clamp(kRotationBytes / double(weightBytes), 2.0, 64.0));
+      std::vector<std::unique_ptr<DeviceBuffer>> weights, luts;
+      for (int i = 0; i < copies; ++i) {
+        weights.push_back(std::make_unique<DeviceBuffer>());
+        ASSERT_NO_ERROR(weights.back()->allocate(weightBytes));
+        // Random-looking codes: a constant byte would make every lane take the
+        // same codebook entry.
+        ASSERT_EQ(api.cuMemsetD32(weights.back()->pointer,
+                                  0x9e3779b9u + unsigned(i), weightBytes / 4),
+                  CUDA_SUCCESS);
+        luts.push_back(std::make_unique<DeviceBuffer>());
+        ASSERT_NO_ERROR(luts.back()->allocate(lutBytes + 16));
+      }
+      DeviceBuffer dx, dy, dBias;
+      ASSERT_NO_ERROR(dx.allocate(cols * 4));
+      ASSERT_NO_ERROR(dy.allocate(rows * 4));
+      int32_t parent = bits;
+      int64_t tokens = 1;
+      auto run = [&](int i) -> CUresult {
+        uint64_t w = weights[i % copies]->pointer,
+                 lut = luts[i % copies]->pointer;
+        if (bits) {
+          void *params[] = {&dx.pointer,    &cols,      &w,
+                            &rows,          &parent,    &lut,
+                            &dBias.pointer, &dy.pointer};
+          LaunchGeometry g = qgemvLaunch(rows);
+          return api.cuLaunchKernel(gpu().qgemv[bits], unsigned(g.gridX), 1, 1,
+                                    unsigned(g.blockX), 1, 1, 0, stream, params,
+                                    nullptr);
+        }
+        void *params[] = {&dx.pointer, &tokens,        &cols,      &w,
+                          &rows,       &dBias.pointer, &dy.pointer};
+        LaunchGeometry g = linearF16Launch(rows, 1);
+        return api.cuLaunchKernel(gpu().linearF16, unsigned(g.gridX),
+                                  unsigned(g.gridY), 1, unsigned(g.blockX), 1,
+                                  1, 0, stream, params, nullptr);
+      };
+      for (int i = 0; i < kWarmup; ++i)
+        ASSERT_EQ(run(i), CUDA_SUCCESS);
+      std::vector<float> micros;
+      for (int i = 0; i < kRuns; ++i) {
+        ASSERT_EQ(events.record(start, stream), CUDA_SUCCESS);
+        ASSERT_EQ(run(kWarmup + i), CUDA_SUCCESS);
+        ASSERT_EQ(events.record(stop, stream), CUDA_SUCCESS);
+        ASSERT_EQ(events.synchronize(stop), CUDA_SUCCESS);
+        float ms = 0;
+        ASSERT_EQ(events.elapsed(&ms, start, stop), CUDA_SUCCESS);
+        micros.push_back(ms * 1000.0f);
+      }
+      std::sort(micros.begin(), micros.end());
+      double median = micros[kRuns / 2];
+      std::string name = bits ? std::string(qgemvKernelName(bits))
+                              : std::string(kLinearF16Kernel);
+      std::printf("%-16s %6lld %6lld %10.2f %10.0f\n", name.c_str(),
+                  (long long)rows, (long long)cols, median,
+                  double(weightBytes + lutBytes) / median / 1e3);
+    }
+  events.destroy(start);
+  events.destroy(stop);
+}
+
+} // namespace
