@@ -17,6 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 fixture=$root/fixtures/pmpd-tiny-llama
 val=$root/fixtures/docs-val.jsonl.xz
 mkdir -p "$out"
+export PATH=$PATH:/usr/local/cuda/bin
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 lscpu | grep -m1 'Model name'
 

@@ -30,8 +30,19 @@ tool_dirs = [config.pmpd_tools_dir, config.llvm_tools_dir]
 tools = ["pmpd-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
-# Python packages some tests use (scripts/setup.sh installs them).
+import shutil
 import subprocess
+
+# The gpu target is in the build when nvcc built its kernels; a GPU to run
+# its artifacts is another matter (libcuda and a device).
+if config.pmpd_have_gpu_kernels:
+    config.available_features.add("gpu-target")
+if shutil.which("nvidia-smi") and subprocess.call(
+        ["nvidia-smi", "-L"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("cuda-device")
+
+# Python packages some tests use (scripts/setup.sh installs them).
 for module in ["numpy", "safetensors", "tokenizers"]:
     if subprocess.call([config.python_executable, "-c", "import " + module],
                        stderr=subprocess.DEVNULL) == 0:

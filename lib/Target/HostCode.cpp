@@ -117,8 +117,9 @@ llvm::Error pmpd::emitHostObject(ModuleOp module, StringRef cpu,
   return llvm::Error::success();
 }
 
-llvm::Error pmpd::linkSharedLibrary(StringRef objectPath, StringRef archive,
-                                    StringRef libraryPath) {
+/// Links `objectPath` and the static `archive` into a shared library.
+static llvm::Error linkSharedLibrary(StringRef objectPath, StringRef archive,
+                                     StringRef libraryPath) {
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("c++");
   if (!driver)
     driver = llvm::sys::findProgramByName("g++");
@@ -140,4 +141,14 @@ llvm::Error pmpd::linkSharedLibrary(StringRef objectPath, StringRef archive,
     return makeError("linking " + libraryPath + " failed" +
                      (message.empty() ? "" : ": " + message));
   return llvm::Error::success();
+}
+
+llvm::Error pmpd::emitHostLibrary(ModuleOp module, StringRef cpu,
+                                  StringRef archive, StringRef libraryPath) {
+  std::string object = (libraryPath + ".o").str();
+  if (llvm::Error error = emitHostObject(module, cpu, object))
+    return error;
+  llvm::Error linked = linkSharedLibrary(object, archive, libraryPath);
+  llvm::sys::fs::remove(object);
+  return linked;
 }

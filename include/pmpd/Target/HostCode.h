@@ -29,11 +29,12 @@ llvm::Error emitLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
 llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef cpu,
                            llvm::StringRef objectPath);
 
-/// Links `objectPath` and the static `archive` into a shared library with the
-/// system's C++ compiler driver.
-llvm::Error linkSharedLibrary(llvm::StringRef objectPath,
-                              llvm::StringRef archive,
-                              llvm::StringRef libraryPath);
+/// Compiles the LLVM-dialect `module` for `cpu` (as emitHostObject) and
+/// links it with the static `archive` (the target's runtime part) into the
+/// shared library at `libraryPath`, with the system's C++ compiler driver.
+llvm::Error emitHostLibrary(mlir::ModuleOp module, llvm::StringRef cpu,
+                            llvm::StringRef archive,
+                            llvm::StringRef libraryPath);
 
 } // namespace pmpd
 

@@ -54,6 +54,12 @@ public:
                                   const TargetOptions &options) const = 0;
 };
 
+/// The start every target's lowering shares: the weights buffer, the switch
+/// points, the target's lowering of the projections (`projections`), and
+/// one-shot bufferization with the KV caches written in place.
+void buildCommonLowering(mlir::OpPassManager &pm,
+                         std::unique_ptr<mlir::Pass> projections);
+
 /// The targets of this build, by name.
 class TargetRegistry {
 public:

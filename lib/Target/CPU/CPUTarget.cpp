@@ -17,7 +17,6 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
 using namespace pmpd;
@@ -37,13 +36,8 @@ public:
                              const TargetOptions &options) const override;
   llvm::Error emitLibrary(ModuleOp module, StringRef path,
                           const TargetOptions &options) const override {
-    std::string object = (path + ".o").str();
-    if (llvm::Error error = emitHostObject(module, options.cpu, object))
-      return error;
-    llvm::Error linked =
-        linkSharedLibrary(object, PMPD_RUNTIME_KERNELS_ARCHIVE, path);
-    llvm::sys::fs::remove(object);
-    return linked;
+    return emitHostLibrary(module, options.cpu, PMPD_RUNTIME_KERNELS_ARCHIVE,
+                           path);
   }
 };
 
@@ -51,17 +45,7 @@ public:
 
 void CPUTargetBackend::buildLoweringPipeline(
     OpPassManager &pm, const TargetOptions &options) const {
-  pm.addPass(createPMPDThreadWeightsBuffer());
-  pm.addPass(createPMPDLowerStepPrecision());
-  pm.addPass(createPMPDLowerToCPU());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::OneShotBufferizePassOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  bufferization.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  pm.addPass(createPMPDDropArgumentResults());
-  pm.addPass(createCanonicalizerPass());
+  buildCommonLowering(pm, createPMPDLowerToCPU());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createConvertBufferizationToMemRefPass());

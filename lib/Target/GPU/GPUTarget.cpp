@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Conversion/Passes.h"
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Target/HostCode.h"
 #include "pmpd/Target/TargetBackend.h"
 
@@ -62,21 +63,26 @@ public:
                              const TargetOptions &options) const override;
   llvm::Error emitLibrary(ModuleOp module, StringRef path,
                           const TargetOptions &options) const override {
-    std::string object = (path + ".o").str();
-    StringRef cpu =
-        options.cpu.empty() ? StringRef(kPortableHostCPU) : StringRef(options.cpu);
-    if (llvm::Error error = emitHostObject(module, cpu, object))
-      return error;
-    llvm::Error linked =
-        linkSharedLibrary(object, PMPD_DEVICE_ABI_ARCHIVE, path);
-    llvm::sys::fs::remove(object);
-    return linked;
+    StringRef cpu = options.cpu.empty() ? StringRef(kPortableHostCPU)
+                                        : StringRef(options.cpu);
+    return emitHostLibrary(module, cpu, PMPD_DEVICE_ABI_ARCHIVE, path);
   }
 };
 
 } // namespace
 
 llvm::Error GPUTargetBackend::prepareModule(ModuleOp module) const {
+  // A learned schedule's state lives with the KV cache (on the device) but
+  // its classifier is host code today.
+  WalkResult learned = module.walk([](StepPrecisionOp op) {
+    return op.getSchedule().isLearned() ? WalkResult::interrupt()
+                                        : WalkResult::advance();
+  });
+  if (learned.wasInterrupted())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the gpu target does not run learned schedules yet; compile this "
+        "schedule for --target cpu, or use a static one");
   // gpu-module-to-binary translates device code to LLVM IR and serializes
   // it through the NVVM target.
   MLIRContext *ctx = module.getContext();
@@ -107,23 +113,11 @@ llvm::Error GPUTargetBackend::prepareModule(ModuleOp module) const {
 
 void GPUTargetBackend::buildLoweringPipeline(
     OpPassManager &pm, const TargetOptions &options) const {
-  // pmpd ops: the weights buffer, switch points, projection launches.
-  pm.addPass(createPMPDThreadWeightsBuffer());
-  pm.addPass(createPMPDLowerStepPrecision());
+  // pmpd ops (projections as kernel launches) and buffers. No deallocation:
+  // temporaries come from the runtime's scratch arena, reset at every call.
   PMPDLowerToGPUOptions lowerToGPU;
   lowerToGPU.kernels = kKernels.str();
-  pm.addPass(createPMPDLowerToGPU(lowerToGPU));
-  pm.addPass(createCanonicalizerPass());
-
-  // Buffers; the caches are written in place. No deallocation: temporaries
-  // come from the runtime's scratch arena, reset at every call.
-  bufferization::OneShotBufferizePassOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  bufferization.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  pm.addPass(createPMPDDropArgumentResults());
-  pm.addPass(createCanonicalizerPass());
+  buildCommonLowering(pm, createPMPDLowerToGPU(lowerToGPU));
 
   // Everything else onto the GPU.
   pm.addPass(createConvertLinalgToParallelLoopsPass());
