@@ -111,7 +111,8 @@ def PMPDMapParallelLoopsToGPU
     its innermost dimension tiled by `threads-per-block` (or its static
     extent, when smaller); the tile loop goes to threads x, the tiles and up
     to two outer dimensions to blocks x, y, z (innermost first), and the
-    remaining dimensions run sequentially in each thread.
+    remaining dimensions run sequentially in each thread, as do parallel
+    loops nested deeper (inside a reduction loop), which become scf.for.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "128",

@@ -7,7 +7,8 @@
 // parallel loop runs on the GPU:
 // its innermost dimension is tiled into blocks of threads, the tiles and the
 // next two dimensions go to the grid, anything beyond runs sequentially in
-// each thread; `convert-parallel-loops-to-gpu` then makes the launches.
+// each thread, as do parallel loops nested deeper (inside a reduction);
+// `convert-parallel-loops-to-gpu` then makes the launches.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace pmpd {
 #define GEN_PASS_DEF_PMPDMAPPARALLELLOOPSTOGPU
@@ -65,6 +67,24 @@ void copyAsParallelLoop(memref::CopyOp copy) {
         });
   }
   copy.erase();
+}
+
+/// Replaces `loop` (no reductions) by a nest of scf.for loops.
+void sequentialize(scf::ParallelOp loop) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  SmallVector<Value> indices;
+  for (auto [lower, upper, step] : llvm::zip(
+           loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    auto forOp = scf::ForOp::create(b, loc, lower, upper, step);
+    indices.push_back(forOp.getInductionVar());
+    b.setInsertionPoint(forOp.getBody()->getTerminator());
+  }
+  IRMapping mapping;
+  mapping.map(loop.getInductionVars(), indices);
+  for (Operation &op : loop.getBody()->without_terminator())
+    b.clone(op, mapping);
+  loop.erase();
 }
 
 struct MapParallelLoops
@@ -113,8 +133,10 @@ LogicalResult MapParallelLoops::map(scf::ParallelOp loop) {
 
   SmallVector<int64_t> tileSizes(rank, 1);
   tileSizes.back() = tile;
+  // Constant tile bounds (the body guarded against the remainder), from
+  // which the conversion takes the block size.
   auto [outer, inner] =
-      scf::tileParallelLoop(loop, tileSizes, /*noMinMaxBounds=*/false);
+      scf::tileParallelLoop(loop, tileSizes, /*noMinMaxBounds=*/true);
 
   // Grid: the innermost dimensions (x has the largest limit), the rest
   // sequential in each thread.
@@ -130,13 +152,11 @@ LogicalResult MapParallelLoops::map(scf::ParallelOp loop) {
   if (failed(mlir::gpu::setMappingAttr(outer, outerMapping)) ||
       failed(mlir::gpu::setMappingAttr(inner, innerMapping)))
     return outer.emitOpError("cannot be mapped to the GPU");
-  // Nested parallel loops (none come from linalg today) run sequentially.
-  inner.walk([&](scf::ParallelOp nested) {
-    if (nested == inner)
-      return;
-    SmallVector<mlir::gpu::ParallelLoopDimMappingAttr> sequential(
-        nested.getNumLoops(), mapTo(ctx, Processor::Sequential));
-    (void)mlir::gpu::setMappingAttr(nested, sequential);
-  });
+  // Parallel loops nested deeper (linalg makes them for parallel dimensions
+  // inside a reduction) run sequentially in their thread.
+  SmallVector<scf::ParallelOp> nested;
+  inner.getBody()->walk([&](scf::ParallelOp op) { nested.push_back(op); });
+  for (scf::ParallelOp op : llvm::reverse(nested))
+    sequentialize(op);
   return success();
 }

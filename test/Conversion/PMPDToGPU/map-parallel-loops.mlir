@@ -34,3 +34,30 @@ func.func @copy(%a: memref<?xf32>, %b: memref<?xf32, strided<[2]>>) {
   memref.copy %a, %b : memref<?xf32> to memref<?xf32, strided<[2]>>
   return
 }
+
+// A parallel loop inside a reduction loop (what linalg makes of a
+// contraction whose reduction is not innermost) runs sequentially in the
+// thread; the tile loop's bound is the constant tile, the remainder guarded.
+// CHECK-LABEL: func.func @nested
+// CHECK: scf.parallel
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[TILE:.*]]) step
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK-NOT: scf.parallel
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK: mapping = [#gpu.loop_dim_map<processor = thread_x
+func.func @nested(%m: memref<?x16xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%a) = (%c0) to (%n) step (%c1) {
+    scf.for %r = %c0 to %c16 step %c1 {
+      scf.parallel (%d) = (%c0) to (%c16) step (%c1) {
+        memref.store %f, %m[%a, %d] : memref<?x16xf32>
+      }
+    }
+  }
+  return
+}
