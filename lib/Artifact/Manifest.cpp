@@ -26,6 +26,31 @@ std::string Manifest::pathIn(llvm::StringRef dir, llvm::StringRef name) {
   return std::string(path);
 }
 
+ArtifactGeometry ArtifactGeometry::of(const Manifest &m) {
+  ArtifactGeometry g;
+  g.layers = m.model.numLayers;
+  g.cachePositions = m.cachePositions;
+  g.kvHeads = m.model.numKVHeads;
+  g.headDim = m.model.headDim;
+  g.vocabSize = m.model.vocabSize;
+  g.hiddenSize = m.model.hiddenSize;
+  g.schedulerState = m.schedulerState;
+  return g;
+}
+
+std::array<int64_t, ArtifactGeometry::kFields> ArtifactGeometry::values() const {
+  return {layers, cachePositions, kvHeads, headDim, vocabSize, hiddenSize,
+          schedulerState};
+}
+
+std::string ArtifactGeometry::describe() const {
+  return llvm::formatv("{0} layers, {1} KV positions, {2} KV heads of {3}, "
+                       "vocabulary {4}, hidden size {5}, scheduler state {6}",
+                       layers, cachePositions, kvHeads, headDim, vocabSize,
+                       hiddenSize, schedulerState)
+      .str();
+}
+
 bool pmpd::fromJSON(const Value &value, ArtifactFile &file, Path path) {
   ObjectMapper o(value, path);
   return o && o.map("bytes", file.bytes) && o.map("xxh3", file.xxh3);
@@ -215,9 +240,18 @@ llvm::Expected<Manifest> Manifest::load(llvm::StringRef dir) {
   if (llvm::Error error = checkFields(m, path))
     return std::move(error);
 
-  // Every file as compiled: present, same size, same contents.
+  // Every file as compiled: inside the directory (no link out of it),
+  // present, same size, same contents.
+  llvm::SmallString<256> realDir;
+  if (std::error_code ec = llvm::sys::fs::real_path(dir, realDir))
+    return makeError(dir + ": " + ec.message());
   for (const auto &[name, expected] : m.files) {
     std::string filePath = pathIn(dir, name);
+    llvm::SmallString<256> realFile;
+    if (!llvm::sys::fs::real_path(filePath, realFile) &&
+        llvm::sys::path::parent_path(realFile) != realDir)
+      return makeError(filePath + ": resolves to " + realFile +
+                       ", outside the artifact directory");
     uint64_t size;
     if (std::error_code ec = llvm::sys::fs::file_size(filePath, size))
       return makeError(filePath + ": " + ec.message() +

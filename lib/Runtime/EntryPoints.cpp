@@ -5,6 +5,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 
+#include <algorithm>
 #include <dlfcn.h>
 
 using namespace pmpd;
@@ -56,6 +57,32 @@ ArtifactLibrary::open(const Manifest &manifest, llvm::StringRef dir) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "%s: cannot load: %s", path.c_str(),
                                    dlerror());
+  // The buffers the runtime allocates and the tokens it accepts follow the
+  // manifest; the code must have been compiled for exactly that.
+  auto *recorded = static_cast<const int64_t *>(
+      library->lookup(ArtifactGeometry::kSymbol));
+  if (!recorded)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "%s: does not record the geometry it was compiled for (made by an "
+        "older pmpd-compile?); recompile the model",
+        path.c_str());
+  ArtifactGeometry expected = ArtifactGeometry::of(manifest);
+  std::array<int64_t, ArtifactGeometry::kFields> values = expected.values();
+  if (!std::equal(values.begin(), values.end(), recorded)) {
+    ArtifactGeometry compiled;
+    std::array<int64_t *, ArtifactGeometry::kFields> fields = {
+        &compiled.layers,    &compiled.cachePositions, &compiled.kvHeads,
+        &compiled.headDim,   &compiled.vocabSize,      &compiled.hiddenSize,
+        &compiled.schedulerState};
+    for (size_t i = 0; i < fields.size(); ++i)
+      *fields[i] = recorded[i];
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "%s was compiled for %s, but the manifest says %s: the manifest was "
+        "edited or belongs to another artifact",
+        path.c_str(), compiled.describe().c_str(), expected.describe().c_str());
+  }
   library->prefillFn = library->lookup(manifest.prefillEntry);
   library->decodeFn = library->lookup(manifest.decodeEntry);
   if (!library->prefillFn || !library->decodeFn)

@@ -49,6 +49,18 @@ double GenerationStats::averageDecodeBits() const {
   return bits / tokens;
 }
 
+llvm::StringRef pmpd::finishReasonName(FinishReason reason) {
+  switch (reason) {
+  case FinishReason::Length:
+    return "length";
+  case FinishReason::EOS:
+    return "eos";
+  case FinishReason::CacheFull:
+    return "cache_full";
+  }
+  return "?";
+}
+
 llvm::json::Value GenerationStats::toJSON() const {
   llvm::json::Array segmentsJSON;
   for (const DecodeSegment &s : segments)
@@ -63,6 +75,7 @@ llvm::json::Value GenerationStats::toJSON() const {
     switches.push_back(step);
   double decodeTime = decodeSeconds();
   return llvm::json::Object{
+      {"finish_reason", finishReasonName(finishReason)},
       {"prompt_tokens", promptTokens},
       {"prefill_seconds", prefillSeconds},
       {"prefill_tokens_per_second",
@@ -130,10 +143,16 @@ pmpd::generate(Session &session, llvm::ArrayRef<int64_t> prompt,
 
   for (int64_t step = 0;; ++step) {
     result.generated.push_back(token);
-    if (int64_t(result.generated.size()) >= options.maxNewTokens ||
-        token == options.eosId ||
-        session.position() >= session.maxPositions())
+    if (token == options.eosId) {
+      stats.finishReason = FinishReason::EOS;
       break;
+    }
+    if (int64_t(result.generated.size()) >= options.maxNewTokens)
+      break;
+    if (session.position() >= session.maxPositions()) {
+      stats.finishReason = FinishReason::CacheFull;
+      break;
+    }
     unsigned bits = 0;
     start = std::chrono::steady_clock::now();
     auto next = session.decode(token, step, bits);

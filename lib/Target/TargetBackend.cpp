@@ -4,6 +4,8 @@
 #include "pmpd/Conversion/Passes.h"
 
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace pmpd;
@@ -27,4 +29,20 @@ void pmpd::buildCommonLowering(mlir::OpPassManager &pm,
   pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferization));
   pm.addPass(createPMPDDropArgumentResults());
   pm.addPass(mlir::createCanonicalizerPass());
+}
+
+void pmpd::addArtifactGeometry(mlir::ModuleOp module,
+                               const ArtifactGeometry &geometry) {
+  mlir::MLIRContext *ctx = module.getContext();
+  ctx->loadDialect<mlir::LLVM::LLVMDialect>();
+  mlir::OpBuilder b = mlir::OpBuilder::atBlockEnd(module.getBody());
+  auto i64 = b.getI64Type();
+  std::array<int64_t, ArtifactGeometry::kFields> values = geometry.values();
+  auto data = mlir::DenseElementsAttr::get(
+      mlir::RankedTensorType::get({int64_t(values.size())}, i64),
+      llvm::ArrayRef<int64_t>(values));
+  mlir::LLVM::GlobalOp::create(
+      b, module.getLoc(), mlir::LLVM::LLVMArrayType::get(i64, values.size()),
+      /*isConstant=*/true, mlir::LLVM::Linkage::External,
+      ArtifactGeometry::kSymbol, data);
 }

@@ -201,6 +201,7 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
   SmallVector<unsigned> decodeBits = scheduleAttr.getDistinctDecodeBits();
   manifest.decodeBits.assign(decodeBits.begin(), decodeBits.end());
 
+  addArtifactGeometry(module, ArtifactGeometry::of(manifest));
   if (Error error = bindAndLower(module, model, path(manifest.weightsFile),
                                  target, options, timing))
     return error;

@@ -18,6 +18,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -31,6 +32,11 @@ static cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
                                         cl::cat(category));
 static cl::opt<std::string> prompt("prompt", cl::desc("Prompt text"),
                                    cl::value_desc("text"), cl::cat(category));
+static cl::opt<std::string>
+    promptFile("prompt-file",
+               cl::desc("Prompt text from a file, or '-' for standard input "
+                        "(for prompts longer than a command line)"),
+               cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string>
     promptIds("prompt-ids",
               cl::desc("Prompt as comma-separated token ids (BOS not added)"),
@@ -130,6 +136,18 @@ static Error writeNpy(StringRef path, ArrayRef<float> values, int64_t cols) {
   return Error::success();
 }
 
+/// Says so on stderr when generation stopped before -n because the KV cache
+/// was full.
+static void warnIfCacheFull(const Session &session,
+                            const GenerationResult &result) {
+  if (result.stats.finishReason != FinishReason::CacheFull)
+    return;
+  WithColor::warning(errs(), "pmpd-run")
+      << "stopped after " << result.generated.size()
+      << " tokens: the KV cache holds " << session.maxPositions()
+      << " positions (prompt and generated tokens together)\n";
+}
+
 static int runGeneration(Session &session) {
   SmallString<256> tokenizerPath(artifactDir);
   sys::path::append(tokenizerPath, session.manifest().tokenizerFile);
@@ -144,9 +162,19 @@ static int runGeneration(Session &session) {
       return fail(toString(parsed.takeError()));
     ids = std::move(*parsed);
   } else {
-    auto encoded = (*tokenizer)->encode(prompt);
+    std::string text = prompt;
+    if (!promptFile.empty()) {
+      auto file = MemoryBuffer::getFileOrSTDIN(promptFile, /*IsText=*/true);
+      if (!file)
+        return fail(promptFile + ": " + file.getError().message());
+      text = (*file)->getBuffer().str();
+    }
+    auto encoded = (*tokenizer)->encode(text);
     if (!encoded)
-      return fail("--prompt: " + toString(encoded.takeError()));
+      return fail((promptFile.empty() ? std::string("--prompt")
+                                      : std::string(promptFile)) +
+                  ": " +
+                  toString(encoded.takeError()));
     ids.assign(encoded->begin(), encoded->end());
   }
 
@@ -187,6 +215,7 @@ static int runGeneration(Session &session) {
                       {"text", *text},
                       {"stats", stats.toJSON()}};
     outs() << formatv("{0:2}", json::Value(std::move(root))) << "\n";
+    warnIfCacheFull(session, *result);
     return 0;
   }
 
@@ -215,6 +244,7 @@ static int runGeneration(Session &session) {
   for (size_t i = 0; i < stats.switchSteps.size(); ++i)
     outs() << (i ? ", " : "") << "step " << stats.switchSteps[i];
   outs() << "\n";
+  warnIfCacheFull(session, *result);
   return 0;
 }
 
@@ -270,12 +300,15 @@ int main(int argc, char **argv) {
       argc, argv,
       "pmpd-run: run a compiled pmpd artifact\n\n"
       "  pmpd-run ART --prompt TEXT [-n N] [--json]\n"
+      "  pmpd-run ART --prompt-file FILE|- [-n N] [--json]\n"
       "  pmpd-run ART --prompt-ids 1,2,3 [-n N] [--json]\n"
       "  pmpd-run ART --ppl FILE.jsonl[.xz] [--ppl-prefill 128] "
       "[--kl-ref FP16_ART] [--json]\n");
-  int modes = !prompt.empty() + !promptIds.empty() + !pplFile.empty();
+  int modes = !prompt.empty() + !promptFile.empty() + !promptIds.empty() +
+              !pplFile.empty();
   if (modes != 1)
-    return fail("give exactly one of --prompt, --prompt-ids or --ppl");
+    return fail("give exactly one of --prompt, --prompt-file, --prompt-ids "
+                "or --ppl");
   if (maxTokens <= 0)
     return fail("-n must be positive");
   if (pplPrefill < 1)

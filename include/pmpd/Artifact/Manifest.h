@@ -18,6 +18,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -62,6 +63,24 @@ struct Manifest {
   llvm::Error write(llvm::StringRef dir) const;
   /// `dir`/`name`.
   static std::string pathIn(llvm::StringRef dir, llvm::StringRef name);
+};
+
+/// What the compiled code's buffers are shaped for. The compiler records it
+/// in the library itself (an exported array of int64 named kSymbol), so that
+/// the runtime can refuse a manifest that disagrees with the code: the
+/// buffers it allocates and the tokens it accepts come from the manifest.
+struct ArtifactGeometry {
+  static constexpr llvm::StringLiteral kSymbol = "pmpd_artifact_geometry";
+  static constexpr size_t kFields = 7;
+
+  int64_t layers = 0, cachePositions = 0, kvHeads = 0, headDim = 0,
+          vocabSize = 0, hiddenSize = 0, schedulerState = 0;
+
+  static ArtifactGeometry of(const Manifest &manifest);
+  /// The fields in the order of the exported array.
+  std::array<int64_t, kFields> values() const;
+  /// "6 layers, 1024 KV positions, 4 KV heads of 64, vocabulary 8192, ...".
+  std::string describe() const;
 };
 
 bool fromJSON(const llvm::json::Value &value, ArtifactFile &file,

@@ -38,7 +38,18 @@ struct DecodeSegment {
   double seconds = 0;
 };
 
+/// Why generation stopped.
+enum class FinishReason {
+  Length,   // maxNewTokens were generated.
+  EOS,      // The model generated the EOS token.
+  CacheFull // The KV cache has no position left.
+};
+
+/// "length", "eos" or "cache_full".
+llvm::StringRef finishReasonName(FinishReason reason);
+
 struct GenerationStats {
+  FinishReason finishReason = FinishReason::Length;
   int64_t promptTokens = 0;
   double prefillSeconds = 0;
   std::vector<DecodeSegment> segments;

@@ -12,6 +12,8 @@
 #ifndef PMPD_TARGET_TARGETBACKEND_H
 #define PMPD_TARGET_TARGETBACKEND_H
 
+#include "pmpd/Artifact/Manifest.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallVector.h"
@@ -59,6 +61,11 @@ public:
 /// one-shot bufferization with the KV caches written in place.
 void buildCommonLowering(mlir::OpPassManager &pm,
                          std::unique_ptr<mlir::Pass> projections);
+
+/// Records `geometry` in the module as the exported constant the runtime
+/// checks the manifest against (ArtifactGeometry::kSymbol).
+void addArtifactGeometry(mlir::ModuleOp module,
+                         const ArtifactGeometry &geometry);
 
 /// The targets of this build, by name.
 class TargetRegistry {
