@@ -322,7 +322,39 @@ Expected<ModelConfig> ModelConfig::parse(StringRef text, StringRef fileName) {
   READ(c.bosTokenId, r.tokenId("bos_token_id"));
   READ(c.eosTokenId, r.tokenId("eos_token_id"));
 #undef READ
+  for (auto [field, id] : {std::pair{"bos_token_id", c.bosTokenId},
+                           std::pair{"eos_token_id", c.eosTokenId}})
+    if (r.get(field) && (id < 0 || id >= c.vocabSize))
+      return r.fail(field, Twine(id) + " is not a token id: the vocabulary "
+                                       "is [0, " +
+                               Twine(c.vocabSize) + ")");
+  if (Error error = c.checkLimits(fileName))
+    return std::move(error);
   return c;
+}
+
+Error ModelConfig::checkLimits(StringRef fileName) const {
+  struct Limit {
+    const char *field;
+    int64_t value, max;
+  };
+  const Limit limits[] = {
+      {"hidden_size", hiddenSize, int64_t(1) << 20},
+      {"intermediate_size", intermediateSize, int64_t(1) << 22},
+      {"num_hidden_layers", numLayers, 4096},
+      {"num_attention_heads", numHeads, 4096},
+      {"num_key_value_heads", numKVHeads, 4096},
+      {"head_dim", headDim, 4096},
+      {"vocab_size", vocabSize, int64_t(1) << 24},
+      {"max_position_embeddings", maxPositions, int64_t(1) << 24},
+  };
+  for (const Limit &limit : limits)
+    if (limit.value < 1 || limit.value > limit.max)
+      return createStringError(inconvertibleErrorCode(),
+                               "%s: %s: %lld is outside [1, %lld]",
+                               fileName.str().c_str(), limit.field,
+                               (long long)limit.value, (long long)limit.max);
+  return Error::success();
 }
 
 Expected<ModelConfig> ModelConfig::load(StringRef path) {

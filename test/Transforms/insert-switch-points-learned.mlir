@@ -20,8 +20,8 @@
 // CHECK: %[[SUMS:.*]]:2 = scf.for
 // CHECK: math.exp
 // CHECK: %[[CONF:.*]] = arith.divf %{{.*}}, %[[SUMS]]#0
-// CHECK: %[[MEAN:.*]] = arith.divf %[[SUMS]]#1, %[[SUMS]]#0
 // CHECK: %[[LOG:.*]] = math.log %[[SUMS]]#0
+// CHECK: %[[MEAN:.*]] = arith.divf %[[SUMS]]#1, %[[SUMS]]#0
 // CHECK: %[[ENT:.*]] = arith.subf %[[LOG]], %[[MEAN]]
 // The stage of the bits that ran: one per later stage at or above them.
 // CHECK: arith.cmpi sle, %[[R]]#2, %{{.*}}

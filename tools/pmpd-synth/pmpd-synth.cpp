@@ -307,6 +307,8 @@ int main(int argc, char **argv) {
       return fail("--vocab must be positive, got " + Twine(vocab));
     config->vocabSize = vocab;
   }
+  if (Error error = config->checkLimits("--shape " + shapeName))
+    return fail(toString(std::move(error)));
   if (shardSize == 0)
     return fail("--shard-size must be positive");
 

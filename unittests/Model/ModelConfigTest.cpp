@@ -250,6 +250,23 @@ TEST(ModelConfigTest, RejectsUnsupportedAndMalformed) {
       {llama(R"("architectures": ["Qwen2ForCausalLM"],
                 "use_sliding_window": true, "sliding_window": 64)"),
        {"sliding_window: sliding-window attention is not supported"}},
+      // Sizes no model has: refused before anything allocates for them.
+      {llama(R"("num_hidden_layers": 1000000)"),
+       {"num_hidden_layers: 1000000 is outside [1, 4096]"}},
+      {llama(R"("vocab_size": 4611686018427387904)"),
+       {"vocab_size: 4611686018427387904 is outside [1, 16777216]"}},
+      {llama(R"("hidden_size": 4194304, "num_attention_heads": 4)"),
+       {"hidden_size: 4194304 is outside [1, 1048576]"}},
+      {llama(R"("max_position_embeddings": 100000000)"),
+       {"max_position_embeddings: 100000000 is outside [1, 16777216]"}},
+      {llama(R"("head_dim": 65536)"), {"head_dim: 65536 is outside [1, 4096]"}},
+      // Token ids outside the vocabulary.
+      {llama(R"("bos_token_id": -4)"),
+       {"bos_token_id: -4 is not a token id: the vocabulary is [0, 100)"}},
+      {llama(R"("eos_token_id": 99999)"),
+       {"eos_token_id: 99999 is not a token id: the vocabulary is [0, 100)"}},
+      {llama(R"("eos_token_id": [100, 2])"),
+       {"eos_token_id: 100 is not a token id"}},
   };
   for (const auto &[json, fragments] : cases) {
     SCOPED_TRACE(json);

@@ -48,6 +48,13 @@ struct ModelConfig {
   /// projections, biases, and lm_head unless tied).
   int64_t numParameters() const;
 
+  /// Checks every size against limits far above any released model
+  /// (hidden 2^20, intermediate 2^22, layers and heads 4096, head size 4096,
+  /// vocabulary and positions 2^24), so that no size computed from a config
+  /// overflows and no reader allocates for an absurd one; the error names
+  /// the field. `parse` applies it; so must whoever builds a config.
+  llvm::Error checkLimits(llvm::StringRef fileName) const;
+
   bool operator==(const ModelConfig &other) const;
   bool operator!=(const ModelConfig &other) const { return !(*this == other); }
 };

@@ -117,10 +117,13 @@ static Value buildNextState(OpBuilder &b, Location loc, ScheduleAttr schedule,
         scf::YieldOp::create(b, loc, ValueRange{s, t});
       });
   Value sum = sumLoop.getResult(0), weighted = sumLoop.getResult(1);
+  // One op per statement: the order of ops created as arguments of one call
+  // is unspecified in C++, and the emitted IR must not depend on the
+  // compiler that built pmpd.
   Value confidence = arith::DivFOp::create(b, loc, constF32(1), sum);
-  Value entropy =
-      arith::SubFOp::create(b, loc, math::LogOp::create(b, loc, sum),
-                            arith::DivFOp::create(b, loc, weighted, sum));
+  Value logSum = math::LogOp::create(b, loc, sum);
+  Value mean = arith::DivFOp::create(b, loc, weighted, sum);
+  Value entropy = arith::SubFOp::create(b, loc, logSum, mean);
 
   // Stages strictly step down, so the stage index of `bits` is the number
   // of later stages at or above it.
@@ -129,9 +132,10 @@ static Value buildNextState(OpBuilder &b, Location loc, ScheduleAttr schedule,
     Value reached = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::sle, bits,
         arith::ConstantIntOp::create(b, loc, stageBits, 32));
-    stage = arith::AddFOp::create(
-        b, loc, stage,
-        arith::SelectOp::create(b, loc, reached, constF32(1), constF32(0)));
+    Value oneF = constF32(1);
+    Value zeroF = constF32(0);
+    Value step = arith::SelectOp::create(b, loc, reached, oneF, zeroF);
+    stage = arith::AddFOp::create(b, loc, stage, step);
   }
   Value values[] = {stage, confidence, entropy};
   for (auto [i, value] : llvm::enumerate(values))
