@@ -592,6 +592,15 @@ llvm::Error TokenizerParser::parseDecoder(const Value *decoder,
 llvm::Error TokenizerParser::finish() {
   for (int32_t id : llvm::concat<int32_t>(tok.prefixIds, tok.suffixIds))
     maxId = std::max(maxId, id);
+  // The id tables are indexed by id: ids must be about as many as the
+  // tokens, not one stray id of 2^24 in a small file.
+  size_t tokens = vocabById.size() + tok.addedTokens.size();
+  if (maxId >= 0 && size_t(maxId) >= 2 * tokens + 1024)
+    return error("model.vocab",
+                 "token id " + llvm::Twine(maxId) + " for only " +
+                     llvm::Twine(tokens) +
+                     " tokens: ids must number the tokens (nearly) "
+                     "contiguously");
   size_t size = static_cast<size_t>(maxId) + 1;
   tok.idTokens.assign(size, std::string());
   tok.idBytes.assign(size, std::string());

@@ -43,6 +43,9 @@ def main():
                                   c["pre_tokenizer"]]}))
     variant("bert-post-processor",
             lambda c: c.update(post_processor={"type": "BertProcessing"}))
+    # One id far beyond the others: the id tables would be huge.
+    variant("sparse-id",
+            lambda c: c["model"]["vocab"].update(zzz=16777215))
 
 
 if __name__ == "__main__":
