@@ -173,6 +173,12 @@ static llvm::Error checkFields(const Manifest &m, llvm::StringRef path) {
            {"entry_points", &m.decodeEntry}})
     if (value->empty())
       return fieldError(field, "must not be empty");
+  if (m.prefillEntry != Manifest::kPrefillEntry ||
+      m.decodeEntry != Manifest::kDecodeEntry)
+    return fieldError("entry_points",
+                      "expected \"" + Manifest::kPrefillEntry + "\" and \"" +
+                          Manifest::kDecodeEntry + "\", the compiled C "
+                                                   "interfaces");
   // The files the runtime opens live in the artifact directory itself: a
   // manifest must not point the runtime at a library or weights elsewhere.
   for (auto [field, name] :

@@ -37,6 +37,8 @@ PackedMatrix PackedMatrix::fromRowsNK(const float *w, int64_t n, int64_t k,
   m.kDim = k;
   m.nDim = n;
   m.data.assign(m.numPanels() * k * kPanel, 0.0f);
+  if (m.data.empty()) // No pointer arithmetic on an empty matrix.
+    return m;
   for (int64_t row = 0; row < n; ++row) {
     float *dst = m.data.data() + (row / kPanel) * k * kPanel + row % kPanel;
     const float *src = w + row * ldw;
@@ -52,6 +54,8 @@ PackedMatrix PackedMatrix::fromKN(const float *b, int64_t k, int64_t n,
   m.kDim = k;
   m.nDim = n;
   m.data.assign(m.numPanels() * k * kPanel, 0.0f);
+  if (m.data.empty())
+    return m;
   for (int64_t p = 0; p < m.numPanels(); ++p) {
     int64_t cols = std::min(kPanel, n - p * kPanel);
     float *dst = m.data.data() + p * k * kPanel;

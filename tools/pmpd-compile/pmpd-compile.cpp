@@ -180,8 +180,8 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
   manifest.weightsFile = "weights.safetensors";
   manifest.libraryFile = "libmodel.so";
   manifest.tokenizerFile = "tokenizer.json";
-  manifest.prefillEntry = "_mlir_ciface_prefill";
-  manifest.decodeEntry = "_mlir_ciface_decode";
+  manifest.prefillEntry = Manifest::kPrefillEntry.str();
+  manifest.decodeEntry = Manifest::kDecodeEntry.str();
   manifest.model = model.config();
   manifest.cachePositions = model.config().maxPositions;
   auto scheduleAttr = module->getAttrOfType<ScheduleAttr>(

@@ -36,8 +36,8 @@ protected:
     manifest.weightsFile = "weights.safetensors";
     manifest.libraryFile = "libmodel.so";
     manifest.tokenizerFile = "tokenizer.json";
-    manifest.prefillEntry = "_mlir_ciface_prefill";
-    manifest.decodeEntry = "_mlir_ciface_decode";
+    manifest.prefillEntry = Manifest::kPrefillEntry.str();
+    manifest.decodeEntry = Manifest::kDecodeEntry.str();
     manifest.cachePositions = 32;
     for (const char *name :
          {"weights.safetensors", "libmodel.so", "tokenizer.json"})
@@ -192,6 +192,14 @@ TEST_F(ManifestTest, UnlistedFile) {
   manifest.files.erase("tokenizer.json");
   rewriteManifest();
   expectLoadError("field 'files': does not list 'tokenizer.json'");
+}
+
+TEST_F(ManifestTest, OtherEntryPoints) {
+  // Another symbol of the library, called with the entry's arguments.
+  manifest.decodeEntry = "pmpd_device_bind";
+  rewriteManifest();
+  expectLoadError("field 'entry_points': expected \"_mlir_ciface_prefill\" "
+                  "and \"_mlir_ciface_decode\"");
 }
 
 TEST_F(ManifestTest, RecordsTheTarget) {

@@ -35,6 +35,11 @@ struct Manifest {
   static constexpr int64_t kFormatVersion = 2;
   static constexpr llvm::StringLiteral kFileName = "manifest.json";
   static constexpr int64_t kMaxSchedulerState = 64;
+  /// The entry points every target's library exports (MLIR C interfaces of
+  /// @prefill and @decode); a manifest naming others is refused, so that it
+  /// cannot make the runtime call another symbol with these arguments.
+  static constexpr llvm::StringLiteral kPrefillEntry = "_mlir_ciface_prefill";
+  static constexpr llvm::StringLiteral kDecodeEntry = "_mlir_ciface_decode";
 
   int64_t formatVersion = kFormatVersion;
   std::string target;     // A registered target's name: "cpu", "gpu".
