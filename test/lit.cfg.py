@@ -42,6 +42,13 @@ if shutil.which("nvidia-smi") and subprocess.call(
         stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("cuda-device")
 
+# The fuzz harnesses need clang's libFuzzer and sanitizer runtimes.
+if shutil.which("clang++-22") and os.path.isdir(
+        "/usr/lib/llvm-22/lib/clang/22/lib/linux") and any(
+        f.startswith("libclang_rt.fuzzer") for f in
+        os.listdir("/usr/lib/llvm-22/lib/clang/22/lib/linux")):
+    config.available_features.add("clang-fuzzer")
+
 # Python packages some tests use (scripts/setup.sh installs them).
 for module in ["numpy", "safetensors", "tokenizers"]:
     if subprocess.call([config.python_executable, "-c", "import " + module],

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Model/ModelConfig.h"
+
+#include <cmath>
 #include "pmpd/Support/JSONKind.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -251,8 +253,8 @@ Expected<ModelConfig> ModelConfig::parse(StringRef text, StringRef fileName) {
   READ(c.headDim, r.positive("head_dim", c.hiddenSize / c.numHeads));
 
   READ(c.rmsNormEps, r.number("rms_norm_eps", 1e-6));
-  if (!(c.rmsNormEps > 0))
-    return r.fail("rms_norm_eps", "must be positive");
+  if (!(c.rmsNormEps > 0) || !std::isfinite(c.rmsNormEps))
+    return r.fail("rms_norm_eps", "must be positive and finite");
 
   // RoPE: transformers 5 nests theta and type in `rope_parameters`; older
   // files have a top-level `rope_theta` and maybe a `rope_scaling` object.
@@ -276,8 +278,8 @@ Expected<ModelConfig> ModelConfig::parse(StringRef text, StringRef fileName) {
     if (!rope->get("rope_type") && !rope->get("type"))
       return r.fail("rope_scaling", "RoPE scaling is not supported");
   }
-  if (!(c.ropeTheta > 0))
-    return r.fail("rope_theta", "must be positive");
+  if (!(c.ropeTheta > 0) || !std::isfinite(c.ropeTheta))
+    return r.fail("rope_theta", "must be positive and finite");
 
   READ(c.tieWordEmbeddings, r.boolean("tie_word_embeddings", false));
   // Qwen2's q/k/v projections always have biases; its config has no field.

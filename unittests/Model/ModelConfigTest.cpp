@@ -260,6 +260,17 @@ TEST(ModelConfigTest, RejectsUnsupportedAndMalformed) {
       {llama(R"("max_position_embeddings": 100000000)"),
        {"max_position_embeddings: 100000000 is outside [1, 16777216]"}},
       {llama(R"("head_dim": 65536)"), {"head_dim: 65536 is outside [1, 4096]"}},
+      // Found by fuzz/config.cpp: a number too large for a double.
+      {R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+           "intermediate_size": 160, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 100,
+           "max_position_embeddings": 128, "rms_norm_eps": 1e705})",
+       {"rms_norm_eps: must be positive and finite"}},
+      {R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+           "intermediate_size": 160, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 100,
+           "max_position_embeddings": 128, "rope_theta": 1e400})",
+       {"rope_theta: must be positive and finite"}},
       // Token ids outside the vocabulary.
       {llama(R"("bos_token_id": -4)"),
        {"bos_token_id: -4 is not a token id: the vocabulary is [0, 100)"}},
