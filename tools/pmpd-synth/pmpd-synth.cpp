@@ -55,7 +55,8 @@ static cl::opt<int64_t>
            cl::cat(category));
 static cl::opt<int64_t>
     vocab("vocab", cl::init(0),
-          cl::desc("Override the vocabulary size (for quick tests)"),
+          cl::desc("Override the vocabulary size (for quick tests); special "
+                   "token ids outside it are dropped"),
           cl::cat(category));
 static cl::opt<bool>
     dryRun("dry-run",
@@ -306,6 +307,10 @@ int main(int argc, char **argv) {
     if (vocab <= 0)
       return fail("--vocab must be positive, got " + Twine(vocab));
     config->vocabSize = vocab;
+    // The shape's special ids may not exist in a smaller vocabulary.
+    for (int64_t *id : {&config->bosTokenId, &config->eosTokenId})
+      if (*id >= vocab)
+        *id = -1;
   }
   if (Error error = config->checkLimits("--shape " + shapeName))
     return fail(toString(std::move(error)));
