@@ -62,9 +62,13 @@ mlir::FailureOr<QLinearOperands> prepareQLinear(mlir::OpBuilder &b,
 void replaceQLinear(mlir::OpBuilder &b, QLinearOp op,
                     const QLinearOperands &operands);
 
-/// Erases the module's pmpd.weight declarations and the pmpd.get_weight ops
-/// of packed weights that lowering left unused.
-void eraseWeightDeclarations(mlir::ModuleOp module);
+/// Lowers every pmpd.qlinear of `module` with `lower` (a target's call or
+/// launch, built on prepareQLinear and replaceQLinear), then erases the
+/// pmpd.weight declarations and the pmpd.get_weight ops left unused.
+mlir::LogicalResult lowerProjections(
+    mlir::ModuleOp module,
+    llvm::function_ref<mlir::LogicalResult(QLinearOp, mlir::SymbolTable &)>
+        lower);
 
 } // namespace pmpd
 

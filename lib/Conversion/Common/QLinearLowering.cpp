@@ -105,7 +105,15 @@ void pmpd::replaceQLinear(OpBuilder &b, QLinearOp op,
   op.erase();
 }
 
-void pmpd::eraseWeightDeclarations(ModuleOp module) {
+LogicalResult pmpd::lowerProjections(
+    ModuleOp module,
+    llvm::function_ref<LogicalResult(QLinearOp, SymbolTable &)> lower) {
+  SymbolTable symbols(module);
+  SmallVector<QLinearOp> qlinears;
+  module.walk([&](QLinearOp op) { qlinears.push_back(op); });
+  for (QLinearOp op : qlinears)
+    if (failed(lower(op, symbols)))
+      return failure();
   SmallVector<GetWeightOp> unused;
   module.walk([&](GetWeightOp op) {
     if (op.use_empty())
@@ -115,4 +123,5 @@ void pmpd::eraseWeightDeclarations(ModuleOp module) {
     op.erase();
   for (auto weight : llvm::make_early_inc_range(module.getOps<WeightOp>()))
     weight.erase();
+  return success();
 }

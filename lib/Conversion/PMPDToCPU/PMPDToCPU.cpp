@@ -83,13 +83,8 @@ LogicalResult lowerQLinear(QLinearOp op, SymbolTable &symbols) {
 struct LowerToCPU : pmpd::impl::PMPDLowerToCPUBase<LowerToCPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SymbolTable symbols(module);
-    SmallVector<QLinearOp> qlinears;
-    module.walk([&](QLinearOp op) { qlinears.push_back(op); });
-    for (QLinearOp op : qlinears)
-      if (failed(lowerQLinear(op, symbols)))
-        return signalPassFailure();
-    eraseWeightDeclarations(module);
+    if (failed(lowerProjections(module, lowerQLinear)))
+      return signalPassFailure();
 
     // Let LLVM reassociate and contract float arithmetic, so that the
     // reductions of norms and attention vectorize. NaN and infinity

@@ -45,8 +45,7 @@ struct LowerToGPU : pmpd::impl::PMPDLowerToGPUBase<LowerToGPU> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SymbolTable symbols(module);
-    Operation *binary = symbols.lookup(kernels);
+    Operation *binary = SymbolTable::lookupSymbolIn(module, kernels);
     if (!binary || !isa<mlir::gpu::BinaryOp>(binary)) {
       module.emitError("no gpu.binary @")
           << kernels << " with the projection kernels in the module";
@@ -54,12 +53,11 @@ struct LowerToGPU : pmpd::impl::PMPDLowerToGPUBase<LowerToGPU> {
     }
     module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(module.getContext()));
-    SmallVector<QLinearOp> qlinears;
-    module.walk([&](QLinearOp op) { qlinears.push_back(op); });
-    for (QLinearOp op : qlinears)
-      if (failed(lowerQLinear(op, symbols)))
-        return signalPassFailure();
-    eraseWeightDeclarations(module);
+    auto lower = [&](QLinearOp op, SymbolTable &symbols) {
+      return lowerQLinear(op, symbols);
+    };
+    if (failed(lowerProjections(module, lower)))
+      return signalPassFailure();
   }
 };
 
