@@ -11,7 +11,7 @@ build=$root/build/fuzz
 seconds=${1:-10}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(config safetensors tokenizer text manifest)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(config safetensors tokenizer text manifest ir)
 
 if ! command -v clang++-22 > /dev/null; then
   echo "fuzz: clang++-22 not found (apt-get install clang-22 libclang-rt-22-dev)" >&2
@@ -19,9 +19,10 @@ if ! command -v clang++-22 > /dev/null; then
 fi
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root/fuzz" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++-22 -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm > /dev/null
+    -DCMAKE_CXX_COMPILER=clang++-22 -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm \
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DPMPD_BUILD_DIR="$root/build" > /dev/null
 fi
-ninja -C "$build" > /dev/null
+ninja -C "$build" > "$build/build.log" || { tail -20 "$build/build.log"; exit 1; }
 
 for h in "${harnesses[@]}"; do
   mkdir -p "$build/corpus/$h"
