@@ -28,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     registry.insert<pmpd::PMPDDialect, mlir::arith::ArithDialect,
                     mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
                     mlir::tensor::TensorDialect>();
-    auto *ctx = new mlir::MLIRContext(registry,
-                                      mlir::MLIRContext::Threading::DISABLED);
+    auto *ctx =
+        new mlir::MLIRContext(registry, mlir::MLIRContext::Threading::DISABLED);
     ctx->loadAllAvailableDialects();
     ctx->getDiagEngine().registerHandler(
         [](mlir::Diagnostic &) { return mlir::success(); });

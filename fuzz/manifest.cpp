@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FuzzUtil.h"
 #include "pmpd/Artifact/Manifest.h"
+#include "FuzzUtil.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static bool files = [] {

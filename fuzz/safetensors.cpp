@@ -1,11 +1,10 @@
 //===- safetensors.cpp - Fuzz the safetensors reader ----------------------===//
 
-#include "FuzzUtil.h"
 #include "pmpd/Model/SafeTensors.h"
+#include "FuzzUtil.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  std::string path =
-      pmpd::fuzz::writeInput("model.safetensors", data, size);
+  std::string path = pmpd::fuzz::writeInput("model.safetensors", data, size);
   auto file = pmpd::SafeTensorsFile::open(path);
   if (!file) {
     llvm::consumeError(file.takeError());

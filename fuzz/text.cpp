@@ -10,9 +10,9 @@
 
 static const pmpd::Tokenizer &bundled() {
   static std::unique_ptr<pmpd::Tokenizer> tokenizer = [] {
-    auto loaded = pmpd::Tokenizer::load(PMPD_SOURCE_DIR
-                                        "/fixtures/pmpd-tiny-llama/"
-                                        "tokenizer.json");
+    auto loaded =
+        pmpd::Tokenizer::load(PMPD_SOURCE_DIR "/fixtures/pmpd-tiny-llama/"
+                                              "tokenizer.json");
     if (!loaded)
       abort();
     return std::move(*loaded);

@@ -1,7 +1,7 @@
 //===- tokenizer.cpp - Fuzz the tokenizer.json loader ---------------------===//
 
-#include "FuzzUtil.h"
 #include "pmpd/Tokenizer/Tokenizer.h"
+#include "FuzzUtil.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef json(reinterpret_cast<const char *>(data), size);

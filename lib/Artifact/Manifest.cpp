@@ -38,9 +38,10 @@ ArtifactGeometry ArtifactGeometry::of(const Manifest &m) {
   return g;
 }
 
-std::array<int64_t, ArtifactGeometry::kFields> ArtifactGeometry::values() const {
-  return {layers, cachePositions, kvHeads, headDim, vocabSize, hiddenSize,
-          schedulerState};
+std::array<int64_t, ArtifactGeometry::kFields>
+ArtifactGeometry::values() const {
+  return {layers,    cachePositions, kvHeads,       headDim,
+          vocabSize, hiddenSize,     schedulerState};
 }
 
 std::string ArtifactGeometry::describe() const {
@@ -109,8 +110,7 @@ bool pmpd::fromJSON(const Value &value, Manifest &m, Path path) {
          o.map("tokenizer", m.tokenizerFile) &&
          e.map("prefill", m.prefillEntry) && e.map("decode", m.decodeEntry) &&
          o.map("kv_cache_positions", m.cachePositions) &&
-         o.map("scheduler_state", m.schedulerState) &&
-         o.map("files", m.files);
+         o.map("scheduler_state", m.schedulerState) && o.map("files", m.files);
 }
 
 Value pmpd::toJSON(const Manifest &m) {
@@ -175,10 +175,10 @@ static llvm::Error checkFields(const Manifest &m, llvm::StringRef path) {
       return fieldError(field, "must not be empty");
   if (m.prefillEntry != Manifest::kPrefillEntry ||
       m.decodeEntry != Manifest::kDecodeEntry)
-    return fieldError("entry_points",
-                      "expected \"" + Manifest::kPrefillEntry + "\" and \"" +
-                          Manifest::kDecodeEntry + "\", the compiled C "
-                                                   "interfaces");
+    return fieldError("entry_points", "expected \"" + Manifest::kPrefillEntry +
+                                          "\" and \"" + Manifest::kDecodeEntry +
+                                          "\", the compiled C "
+                                          "interfaces");
   // The files the runtime opens live in the artifact directory itself: a
   // manifest must not point the runtime at a library or weights elsewhere.
   for (auto [field, name] :
@@ -228,15 +228,17 @@ llvm::Expected<Manifest> Manifest::load(llvm::StringRef dir) {
                      " (is this an artifact directory made by pmpd-compile?)");
   auto parsed = llvm::json::parse((*buffer)->getBuffer());
   if (!parsed)
-    return makeError(path + ": malformed JSON: " +
-                     llvm::toString(parsed.takeError()));
+    return makeError(path +
+                     ": malformed JSON: " + llvm::toString(parsed.takeError()));
   // The version first: another version's fields may legitimately differ.
   if (const Object *root = parsed->getAsObject())
     if (std::optional<int64_t> version = root->getInteger("format_version");
         version && *version != kFormatVersion)
       return makeError(path + ": artifact format version " +
-                       llvm::Twine(*version) + " is not supported (this "
-                       "runtime reads version " + llvm::Twine(kFormatVersion) +
+                       llvm::Twine(*version) +
+                       " is not supported (this "
+                       "runtime reads version " +
+                       llvm::Twine(kFormatVersion) +
                        "); recompile the model with this pmpd-compile");
 
   Manifest m;
@@ -271,9 +273,11 @@ llvm::Expected<Manifest> Manifest::load(llvm::StringRef dir) {
     if (!hash)
       return hash.takeError();
     if (*hash != expected.xxh3)
-      return makeError(filePath + ": contents differ from the compiled "
-                       "artifact (xxh3 " + *hash + ", manifest " +
-                       expected.xxh3 + "); recompile the model");
+      return makeError(filePath +
+                       ": contents differ from the compiled "
+                       "artifact (xxh3 " +
+                       *hash + ", manifest " + expected.xxh3 +
+                       "); recompile the model");
   }
   return m;
 }

@@ -59,8 +59,8 @@ ArtifactLibrary::open(const Manifest &manifest, llvm::StringRef dir) {
                                    dlerror());
   // The buffers the runtime allocates and the tokens it accepts follow the
   // manifest; the code must have been compiled for exactly that.
-  auto *recorded = static_cast<const int64_t *>(
-      library->lookup(ArtifactGeometry::kSymbol));
+  auto *recorded =
+      static_cast<const int64_t *>(library->lookup(ArtifactGeometry::kSymbol));
   if (!recorded)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
@@ -72,8 +72,8 @@ ArtifactLibrary::open(const Manifest &manifest, llvm::StringRef dir) {
   if (!std::equal(values.begin(), values.end(), recorded)) {
     ArtifactGeometry compiled;
     std::array<int64_t *, ArtifactGeometry::kFields> fields = {
-        &compiled.layers,    &compiled.cachePositions, &compiled.kvHeads,
-        &compiled.headDim,   &compiled.vocabSize,      &compiled.hiddenSize,
+        &compiled.layers,        &compiled.cachePositions, &compiled.kvHeads,
+        &compiled.headDim,       &compiled.vocabSize,      &compiled.hiddenSize,
         &compiled.schedulerState};
     for (size_t i = 0; i < fields.size(); ++i)
       *fields[i] = recorded[i];
@@ -108,8 +108,8 @@ LogitsMemRef ArtifactLibrary::prefill(const int64_t *tokens, int64_t count,
   Tokens tokenDesc = contiguousMemRef(const_cast<int64_t *>(tokens), {count});
   Described d = describe(manifest, buffers);
   LogitsMemRef out;
-  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, position, &d.k,
-                                         &d.v, &d.weights);
+  reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, position, &d.k, &d.v,
+                                         &d.weights);
   return out;
 }
 
@@ -121,14 +121,13 @@ LogitsMemRef ArtifactLibrary::decode(const int64_t *token, int64_t step,
   Described d = describe(manifest, buffers);
   DecodeResult out;
   if (manifest.schedulerState == 0) {
-    reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, position,
-                                         &d.k, &d.v, &d.weights);
+    reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, position, &d.k,
+                                         &d.v, &d.weights);
   } else {
     State state =
         contiguousMemRef(buffers.schedulerState, {manifest.schedulerState});
-    reinterpret_cast<LearnedDecodeFn>(decodeFn)(&out, step, &tokenDesc,
-                                                position, &d.k, &d.v, &state,
-                                                &d.weights);
+    reinterpret_cast<LearnedDecodeFn>(decodeFn)(
+        &out, step, &tokenDesc, position, &d.k, &d.v, &state, &d.weights);
   }
   bits = unsigned(out.bits);
   return out.logits;

@@ -131,9 +131,9 @@ static llvm::Error linkSharedLibrary(StringRef objectPath, StringRef archive,
   std::string output = libraryPath.str();
   std::string object = objectPath.str();
   std::string archiveArg = archive.str();
-  SmallVector<StringRef> args = {*driver,    "-shared",  "-o",   output,
-                                 object,     archiveArg, "-ldl", "-lpthread",
-                                 "-lm"};
+  SmallVector<StringRef> args = {*driver, "-shared",   "-o",
+                                 output,  object,      archiveArg,
+                                 "-ldl",  "-lpthread", "-lm"};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
                                          &message);

@@ -45,7 +45,7 @@ struct Manifest {
   std::string target;     // A registered target's name: "cpu", "gpu".
   std::string targetArch; // What the code was generated for: a CPU name
                           // ("sapphirerapids") or a GPU ("sm_90").
-  std::string schedule;   // The schedule spec, e.g. "prefill=4;decode=4@0,3@64".
+  std::string schedule; // The schedule spec, e.g. "prefill=4;decode=4@0,3@64".
   unsigned prefillBits = 16;
   std::vector<unsigned> decodeBits; // Distinct, in schedule order.
   ModelConfig model;

@@ -1,4 +1,5 @@
-//===- QLinearLowering.h - What every target's pmpd.qlinear needs -*- C++ -*-===//
+//===- QLinearLowering.h - What every target's pmpd.qlinear needs -*- C++
+//-*-===//
 //
 // Targets lower pmpd.qlinear to their own kernels, but every one of them reads
 // the same things: the input as a buffer, the token count, the bound weight's
@@ -28,11 +29,11 @@ mlir::Value pointerTo(mlir::OpBuilder &b, mlir::Location loc,
 
 /// The operands of one pmpd.qlinear, in the form kernels take them.
 struct QLinearOperands {
-  mlir::Value input;    // Contiguous read-only buffer of the activations.
-  mlir::Value tokens;   // i64: product of the input's leading dimensions.
-  mlir::Value weights;  // The function's weights buffer.
-  mlir::Value bias;     // !llvm.ptr to f32 [rows], or null.
-  mlir::Value output;   // Fresh buffer of the result's shape.
+  mlir::Value input;   // Contiguous read-only buffer of the activations.
+  mlir::Value tokens;  // i64: product of the input's leading dimensions.
+  mlir::Value weights; // The function's weights buffer.
+  mlir::Value bias;    // !llvm.ptr to f32 [rows], or null.
+  mlir::Value output;  // Fresh buffer of the result's shape.
   int64_t rows = 0, cols = 0;
   /// Bit width the projection runs at (16 = fp16 weights).
   unsigned bits = 16;

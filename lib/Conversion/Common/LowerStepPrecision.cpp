@@ -86,12 +86,12 @@ void lowerStepPrecision(StepPrecisionOp op) {
   // classifier has chosen it.
   Value stage = schedule.isLearned() ? lowerLearnedStage(b, op) : Value();
   for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
-    Value chosen =
-        stage ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, stage,
-                                      i32Constant(b, loc, i))
-              : arith::CmpIOp::create(
-                    b, loc, arith::CmpIPredicate::sge, op.getStep(),
-                    i64Constant(b, loc, schedule.getSteps()[i]));
+    Value chosen = stage
+                       ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                               stage, i32Constant(b, loc, i))
+                       : arith::CmpIOp::create(
+                             b, loc, arith::CmpIPredicate::sge, op.getStep(),
+                             i64Constant(b, loc, schedule.getSteps()[i]));
     Value stageBits = i32Constant(b, loc, schedule.getBits()[i]);
     bits = arith::SelectOp::create(b, loc, chosen, stageBits, bits);
   }

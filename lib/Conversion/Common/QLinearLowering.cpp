@@ -24,9 +24,9 @@ Value pmpd::pointerTo(OpBuilder &b, Location loc, Value memref,
     address = arith::AddIOp::create(
         b, loc, address, arith::ConstantIndexOp::create(b, loc, byteOffset));
   Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
-  return LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt,
-      LLVM::DereferenceableAttr());
+  return LLVM::IntToPtrOp::create(b, loc,
+                                  LLVM::LLVMPointerType::get(b.getContext()),
+                                  asInt, LLVM::DereferenceableAttr());
 }
 
 FailureOr<QLinearOperands> pmpd::prepareQLinear(OpBuilder &b, QLinearOp op,

@@ -59,8 +59,8 @@ LogicalResult lowerQLinear(QLinearOp op, SymbolTable &symbols) {
     Value lut = pointerTo(b, loc, q.weights, q.lutOffset());
     Value bits = i32Constant(b, loc, q.bits);
     Value output = pointerTo(b, loc, q.output);
-    args = {input, q.tokens, cols, planes, rows, parent, lut, bits, q.bias,
-            output};
+    args = {input,  q.tokens, cols, planes, rows,
+            parent, lut,      bits, q.bias, output};
     kernel = kPackedKernel;
   } else {
     Value input = pointerTo(b, loc, q.input);

@@ -34,8 +34,7 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
 /// ceil(tokens / tile) as an index.
 Value tokenTiles(OpBuilder &b, Location loc, Value tokens, int64_t tile) {
   Value count = arith::IndexCastOp::create(b, loc, b.getIndexType(), tokens);
-  return arith::CeilDivUIOp::create(b, loc, count,
-                                    indexConstant(b, loc, tile));
+  return arith::CeilDivUIOp::create(b, loc, count, indexConstant(b, loc, tile));
 }
 
 struct LowerToGPU : pmpd::impl::PMPDLowerToGPUBase<LowerToGPU> {
@@ -100,8 +99,8 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
     } else {
       kernel = abi::kQGemmKernel;
       Value bits = arith::ConstantIntOp::create(b, loc, b.getI32Type(), q.bits);
-      args = {input, q.tokens, cols, data, rows, parent, lut, bits, q.bias,
-              output};
+      args = {input,  q.tokens, cols, data,   rows,
+              parent, lut,      bits, q.bias, output};
       abi::LaunchGeometry geometry = abi::qgemmLaunch(q.rows, 1);
       gridX = indexConstant(b, loc, geometry.gridX);
       gridY = tokenTiles(b, loc, q.tokens, abi::kGemmTileTokens);
@@ -124,17 +123,18 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
       Value gemmX = indexConstant(b, loc, gemm.gridX);
       gridX = arith::SelectOp::create(b, loc, single, gemvX, gemmX);
       Value tiles = tokenTiles(b, loc, q.tokens, abi::kGemmTileTokens);
-      gridY = arith::SelectOp::create(b, loc, single,
-                                      indexConstant(b, loc, 1), tiles);
+      gridY = arith::SelectOp::create(b, loc, single, indexConstant(b, loc, 1),
+                                      tiles);
     }
   }
   Value one = indexConstant(b, loc, 1);
-  auto symbol = SymbolRefAttr::get(
-      b.getStringAttr(kernels), {FlatSymbolRefAttr::get(b.getContext(), kernel)});
-  mlir::gpu::LaunchFuncOp::create(b, loc, symbol, mlir::gpu::KernelDim3{gridX, gridY, one},
-                            mlir::gpu::KernelDim3{indexConstant(b, loc, threads),
-                                            one, one},
-                            /*dynamicSharedMemorySize=*/Value(), args);
+  auto symbol =
+      SymbolRefAttr::get(b.getStringAttr(kernels),
+                         {FlatSymbolRefAttr::get(b.getContext(), kernel)});
+  mlir::gpu::LaunchFuncOp::create(
+      b, loc, symbol, mlir::gpu::KernelDim3{gridX, gridY, one},
+      mlir::gpu::KernelDim3{indexConstant(b, loc, threads), one, one},
+      /*dynamicSharedMemorySize=*/Value(), args);
   replaceQLinear(b, op, q);
   return success();
 }

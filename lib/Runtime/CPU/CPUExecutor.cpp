@@ -46,8 +46,8 @@ public:
     return llvm::Error::success();
   }
   std::string describe() const override {
-    return "cpu (" + manifest.targetArch + "), " +
-           std::to_string(threadCount) + " threads";
+    return "cpu (" + manifest.targetArch + "), " + std::to_string(threadCount) +
+           " threads";
   }
   int32_t threads() const override { return threadCount; }
 
@@ -105,8 +105,8 @@ llvm::Error CPUExecutor::open(llvm::StringRef dir,
   schedulerState.assign(manifest.schedulerState, 0.0f);
   buffers.kCache = kCache.data();
   buffers.vCache = vCache.data();
-  buffers.weights =
-      reinterpret_cast<uint8_t *>(const_cast<char *>(weights->getBufferStart()));
+  buffers.weights = reinterpret_cast<uint8_t *>(
+      const_cast<char *>(weights->getBufferStart()));
   buffers.weightsBytes = int64_t(weights->getBufferSize());
   buffers.schedulerState = schedulerState.data();
   return llvm::Error::success();

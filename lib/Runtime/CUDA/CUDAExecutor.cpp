@@ -111,8 +111,8 @@ llvm::Error CUDAExecutor::open(llvm::StringRef dir) {
   stateAddress = *state;
   if (llvm::Error error = resetSchedule())
     return error;
-  auto tokens = device->allocate(manifest.cachePositions * sizeof(int64_t),
-                                 "token ids");
+  auto tokens =
+      device->allocate(manifest.cachePositions * sizeof(int64_t), "token ids");
   if (!tokens)
     return tokens.takeError();
   tokensAddress = *tokens;
@@ -148,8 +148,7 @@ llvm::Error CUDAExecutor::takeLogits(const LogitsMemRef &out,
                           logits.size() * sizeof(float));
 }
 
-llvm::Error CUDAExecutor::prefill(llvm::ArrayRef<int64_t> ids,
-                                  int64_t position,
+llvm::Error CUDAExecutor::prefill(llvm::ArrayRef<int64_t> ids, int64_t position,
                                   std::vector<float> &logits) {
   if (llvm::Error error = putTokens(ids))
     return error;
