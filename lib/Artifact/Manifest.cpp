@@ -44,6 +44,15 @@ ArtifactGeometry::values() const {
           vocabSize, hiddenSize,     schedulerState};
 }
 
+ArtifactGeometry ArtifactGeometry::fromValues(llvm::ArrayRef<int64_t> v) {
+  assert(v.size() == kFields && "one value per field");
+  ArtifactGeometry g;
+  std::tie(g.layers, g.cachePositions, g.kvHeads, g.headDim, g.vocabSize,
+           g.hiddenSize, g.schedulerState) =
+      std::make_tuple(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+  return g;
+}
+
 std::string ArtifactGeometry::describe() const {
   return llvm::formatv("{0} layers, {1} KV positions, {2} KV heads of {3}, "
                        "vocabulary {4}, hidden size {5}, scheduler state {6}",
@@ -159,6 +168,18 @@ llvm::Error Manifest::write(llvm::StringRef dir) const {
   return llvm::Error::success();
 }
 
+/// A name of a file in the artifact directory itself: no directory part,
+/// not "." or "..".
+static bool isPlainFileName(llvm::StringRef name) {
+  return !name.empty() && name != "." && name != ".." && !name.contains('/') &&
+         llvm::sys::path::filename(name) == name;
+}
+
+static std::string notInside(llvm::StringRef name) {
+  return ("'" + name + "' is not a file name inside the artifact directory")
+      .str();
+}
+
 /// What the mapping cannot say: values in range and fields that agree.
 static llvm::Error checkFields(const Manifest &m, llvm::StringRef path) {
   auto fieldError = [&](llvm::StringRef field, const llvm::Twine &what) {
@@ -186,21 +207,14 @@ static llvm::Error checkFields(const Manifest &m, llvm::StringRef path) {
            {"weights", &m.weightsFile},
            {"library", &m.libraryFile},
            {"tokenizer", &m.tokenizerFile}}) {
-    if (name->empty() || *name == "." || *name == ".." ||
-        llvm::sys::path::filename(*name) != *name ||
-        llvm::StringRef(*name).contains('/'))
-      return fieldError(field, "'" + *name +
-                                   "' is not a file name inside the "
-                                   "artifact directory");
+    if (!isPlainFileName(*name))
+      return fieldError(field, notInside(*name));
     if (!m.files.count(*name))
       return fieldError("files", "does not list '" + *name + "'");
   }
   for (const auto &[name, file] : m.files)
-    if (llvm::sys::path::filename(name) != name || name == "." ||
-        name == ".." || llvm::StringRef(name).contains('/'))
-      return fieldError("files", "'" + name +
-                                     "' is not a file name inside the "
-                                     "artifact directory");
+    if (!isPlainFileName(name))
+      return fieldError("files", notInside(name));
   if (m.decodeBits.empty())
     return fieldError("decode_bits", "must not be empty");
   if (m.cachePositions <= 0)

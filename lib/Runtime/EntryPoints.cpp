@@ -5,7 +5,6 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 
-#include <algorithm>
 #include <dlfcn.h>
 
 using namespace pmpd;
@@ -36,10 +35,8 @@ struct Described {
   Bytes weights;
 };
 
-Described describe(const Manifest &m, const EntryBuffers &buffers) {
-  const ModelConfig &c = m.model;
-  int64_t cacheSizes[4] = {c.numLayers, m.cachePositions, c.numKVHeads,
-                           c.headDim};
+Described describe(const ArtifactGeometry &g, const EntryBuffers &buffers) {
+  int64_t cacheSizes[4] = {g.layers, g.cachePositions, g.kvHeads, g.headDim};
   return {contiguousMemRef(buffers.kCache, cacheSizes),
           contiguousMemRef(buffers.vCache, cacheSizes),
           contiguousMemRef(buffers.weights, {buffers.weightsBytes})};
@@ -47,9 +44,21 @@ Described describe(const Manifest &m, const EntryBuffers &buffers) {
 
 } // namespace
 
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+pmpd::mapWeightsFile(const Manifest &manifest, llvm::StringRef dir) {
+  std::string path = Manifest::pathIn(dir, manifest.weightsFile);
+  auto mapped = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!mapped)
+    return llvm::createStringError(mapped.getError(), "%s: %s", path.c_str(),
+                                   mapped.getError().message().c_str());
+  return std::move(*mapped);
+}
+
 llvm::Expected<std::unique_ptr<ArtifactLibrary>>
 ArtifactLibrary::open(const Manifest &manifest, llvm::StringRef dir) {
-  std::unique_ptr<ArtifactLibrary> library(new ArtifactLibrary(manifest));
+  ArtifactGeometry expected = ArtifactGeometry::of(manifest);
+  std::unique_ptr<ArtifactLibrary> library(new ArtifactLibrary(expected));
   llvm::SmallString<256> path(Manifest::pathIn(dir, manifest.libraryFile));
   llvm::sys::fs::make_absolute(path);
   library->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -67,22 +76,14 @@ ArtifactLibrary::open(const Manifest &manifest, llvm::StringRef dir) {
         "%s: does not record the geometry it was compiled for (made by an "
         "older pmpd-compile?); recompile the model",
         path.c_str());
-  ArtifactGeometry expected = ArtifactGeometry::of(manifest);
-  std::array<int64_t, ArtifactGeometry::kFields> values = expected.values();
-  if (!std::equal(values.begin(), values.end(), recorded)) {
-    ArtifactGeometry compiled;
-    std::array<int64_t *, ArtifactGeometry::kFields> fields = {
-        &compiled.layers,        &compiled.cachePositions, &compiled.kvHeads,
-        &compiled.headDim,       &compiled.vocabSize,      &compiled.hiddenSize,
-        &compiled.schedulerState};
-    for (size_t i = 0; i < fields.size(); ++i)
-      *fields[i] = recorded[i];
+  ArtifactGeometry compiled = ArtifactGeometry::fromValues(
+      llvm::ArrayRef(recorded, ArtifactGeometry::kFields));
+  if (compiled != expected)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "%s was compiled for %s, but the manifest says %s: the manifest was "
         "edited or belongs to another artifact",
         path.c_str(), compiled.describe().c_str(), expected.describe().c_str());
-  }
   library->prefillFn = library->lookup(manifest.prefillEntry);
   library->decodeFn = library->lookup(manifest.decodeEntry);
   if (!library->prefillFn || !library->decodeFn)
@@ -106,7 +107,7 @@ LogitsMemRef ArtifactLibrary::prefill(const int64_t *tokens, int64_t count,
                                       int64_t position,
                                       const EntryBuffers &buffers) const {
   Tokens tokenDesc = contiguousMemRef(const_cast<int64_t *>(tokens), {count});
-  Described d = describe(manifest, buffers);
+  Described d = describe(shape, buffers);
   LogitsMemRef out;
   reinterpret_cast<PrefillFn>(prefillFn)(&out, &tokenDesc, position, &d.k, &d.v,
                                          &d.weights);
@@ -118,14 +119,14 @@ LogitsMemRef ArtifactLibrary::decode(const int64_t *token, int64_t step,
                                      const EntryBuffers &buffers,
                                      unsigned &bits) const {
   Tokens tokenDesc = contiguousMemRef(const_cast<int64_t *>(token), {1});
-  Described d = describe(manifest, buffers);
+  Described d = describe(shape, buffers);
   DecodeResult out;
-  if (manifest.schedulerState == 0) {
+  if (shape.schedulerState == 0) {
     reinterpret_cast<DecodeFn>(decodeFn)(&out, step, &tokenDesc, position, &d.k,
                                          &d.v, &d.weights);
   } else {
     State state =
-        contiguousMemRef(buffers.schedulerState, {manifest.schedulerState});
+        contiguousMemRef(buffers.schedulerState, {shape.schedulerState});
     reinterpret_cast<LearnedDecodeFn>(decodeFn)(
         &out, step, &tokenDesc, position, &d.k, &d.v, &state, &d.weights);
   }

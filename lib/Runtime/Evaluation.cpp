@@ -85,21 +85,20 @@ void score(llvm::ArrayRef<float> logits, int64_t next,
     return;
   double refLogZ;
   logProbability(reference, 0, refLogZ);
+  // KL, and the largest logit difference relative to the reference's
+  // largest magnitude at this position.
   double kl = 0;
+  float scale = 0, error = 0;
   for (size_t i = 0; i < logits.size(); ++i) {
     double refLog = reference[i] - refLogZ;
     kl += std::exp(refLog) * (refLog - (logits[i] - logZ));
-  }
-  result.totalKL += kl;
-  // The largest logit difference, relative to the reference's largest
-  // magnitude at that position.
-  float scale = 0, error = 0;
-  for (size_t i = 0; i < logits.size(); ++i) {
     scale = std::max(scale, std::fabs(reference[i]));
     error = std::max(error, std::fabs(logits[i] - reference[i]));
   }
+  result.totalKL += kl;
+  double relativeError = error / std::max(scale, 1e-30f);
   result.maxRelativeLogitError =
-      std::max(result.maxRelativeLogitError, double(error / std::max(scale, 1e-30f)));
+      std::max(result.maxRelativeLogitError, relativeError);
   auto argmax = [](llvm::ArrayRef<float> v) {
     return std::max_element(v.begin(), v.end()) - v.begin();
   };

@@ -32,6 +32,12 @@ struct TensorNeed {
   SmallVector<int64_t> shape;
 };
 
+/// Whether `tensor` is exactly what `need` asks for.
+bool serves(const TensorView &tensor, const TensorNeed &need) {
+  return tensor.dtype == need.dtype &&
+         ArrayRef<int64_t>(tensor.shape) == ArrayRef(need.shape);
+}
+
 SmallVector<TensorNeed> tensorNeeds(WeightOp weight) {
   if (auto qweight = dyn_cast<QWeightType>(weight.getType())) {
     int64_t rows = qweight.getRows(), cols = qweight.getCols();
@@ -64,8 +70,7 @@ static bool servesAsIs(ModuleOp module, const HFModel &model) {
     SmallVector<TensorNeed> expected = tensorNeeds(weight);
     for (size_t i = 0; i < names.size(); ++i) {
       const TensorView *tensor = model.lookup(names[i]);
-      if (!tensor || tensor->dtype != expected[i].dtype ||
-          ArrayRef<int64_t>(tensor->shape) != ArrayRef(expected[i].shape))
+      if (!tensor || !serves(*tensor, expected[i]))
         return false;
     }
   }
@@ -149,8 +154,7 @@ llvm::Error pmpd::bindWeights(ModuleOp module, const SafeTensorsFile &file) {
       if (!tensor)
         return makeError(file.path() + ": no tensor '" + names[i] +
                          "' for weight @" + weight.getSymName());
-      if (tensor->dtype != expected[i].dtype ||
-          ArrayRef<int64_t>(tensor->shape) != ArrayRef(expected[i].shape))
+      if (!serves(*tensor, expected[i]))
         return makeError(file.path() + ": tensor '" + names[i] + "' is " +
                          dtypeName(tensor->dtype) + " " +
                          shapeString(tensor->shape) + ", but weight @" +

@@ -14,6 +14,7 @@
 
 #include "pmpd/Model/ModelConfig.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -82,8 +83,20 @@ struct ArtifactGeometry {
           vocabSize = 0, hiddenSize = 0, schedulerState = 0;
 
   static ArtifactGeometry of(const Manifest &manifest);
-  /// The fields in the order of the exported array.
+  /// The fields in the order of the exported array, and back.
   std::array<int64_t, kFields> values() const;
+  static ArtifactGeometry fromValues(llvm::ArrayRef<int64_t> values);
+  bool operator==(const ArtifactGeometry &other) const {
+    return values() == other.values();
+  }
+  bool operator!=(const ArtifactGeometry &other) const {
+    return !(*this == other);
+  }
+  /// f32 elements of each of the K and V caches,
+  /// [layers][cachePositions][kvHeads][headDim].
+  int64_t cacheElements() const {
+    return layers * cachePositions * kvHeads * headDim;
+  }
   /// "6 layers, 1024 KV positions, 4 KV heads of 64, vocabulary 8192, ...".
   std::string describe() const;
 };

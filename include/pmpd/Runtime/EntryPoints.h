@@ -16,6 +16,7 @@
 #include "pmpd/Runtime/MemRefDescriptor.h"
 
 #include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 namespace pmpd {
 
@@ -32,6 +33,10 @@ struct EntryBuffers {
 /// compiled code allocated (host or device).
 using LogitsMemRef = MemRefDescriptor<float, 2>;
 
+/// The artifact's weights file, memory-mapped.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+mapWeightsFile(const Manifest &manifest, llvm::StringRef dir);
+
 /// An artifact's shared library, loaded, with its entry points.
 class ArtifactLibrary {
 public:
@@ -43,6 +48,8 @@ public:
 
   /// A symbol of the library, or null.
   void *lookup(llvm::StringRef name) const;
+  /// What the code was compiled for (checked equal to the manifest's).
+  const ArtifactGeometry &geometry() const { return shape; }
   /// The library's handle, for what binds itself to the library.
   void *handle() const { return library; }
 
@@ -52,9 +59,9 @@ public:
                       const EntryBuffers &buffers, unsigned &bits) const;
 
 private:
-  explicit ArtifactLibrary(const Manifest &manifest) : manifest(manifest) {}
+  explicit ArtifactLibrary(const ArtifactGeometry &shape) : shape(shape) {}
 
-  Manifest manifest;
+  ArtifactGeometry shape;
   void *library = nullptr;
   void *prefillFn = nullptr;
   void *decodeFn = nullptr;

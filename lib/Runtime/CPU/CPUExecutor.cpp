@@ -9,8 +9,6 @@
 #include "pmpd/Runtime/EntryPoints.h"
 #include "pmpd/Runtime/Executor.h"
 
-#include "llvm/Support/MemoryBuffer.h"
-
 #include <algorithm>
 #include <cstdlib>
 
@@ -75,13 +73,9 @@ private:
 
 llvm::Error CPUExecutor::open(llvm::StringRef dir,
                               const SessionOptions &options) {
-  std::string weightsPath = Manifest::pathIn(dir, manifest.weightsFile);
-  auto mapped = llvm::MemoryBuffer::getFile(weightsPath, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto mapped = mapWeightsFile(manifest, dir);
   if (!mapped)
-    return llvm::createStringError(mapped.getError(), "%s: %s",
-                                   weightsPath.c_str(),
-                                   mapped.getError().message().c_str());
+    return mapped.takeError();
   weights = std::move(*mapped);
   auto loaded = ArtifactLibrary::open(manifest, dir);
   if (!loaded)
@@ -97,9 +91,7 @@ llvm::Error CPUExecutor::open(llvm::StringRef dir,
         manifest.libraryFile.c_str());
   threadCount = setThreads(options.threads);
 
-  const ModelConfig &c = manifest.model;
-  size_t cacheSize =
-      size_t(c.numLayers) * manifest.cachePositions * c.numKVHeads * c.headDim;
+  size_t cacheSize = library->geometry().cacheElements();
   kCache.assign(cacheSize, 0.0f);
   vCache.assign(cacheSize, 0.0f);
   schedulerState.assign(manifest.schedulerState, 0.0f);

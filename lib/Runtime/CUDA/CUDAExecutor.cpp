@@ -11,8 +11,6 @@
 #include "pmpd/Runtime/EntryPoints.h"
 #include "pmpd/Runtime/Executor.h"
 
-#include "llvm/Support/MemoryBuffer.h"
-
 using namespace pmpd;
 using pmpd::cuda::CUDADevice;
 
@@ -76,13 +74,9 @@ llvm::Error CUDAExecutor::open(llvm::StringRef dir) {
     return opened.takeError();
   device = std::move(*opened);
 
-  std::string weightsPath = Manifest::pathIn(dir, manifest.weightsFile);
-  auto weights = llvm::MemoryBuffer::getFile(weightsPath, /*IsText=*/false,
-                                             /*RequiresNullTerminator=*/false);
+  auto weights = mapWeightsFile(manifest, dir);
   if (!weights)
-    return llvm::createStringError(weights.getError(), "%s: %s",
-                                   weightsPath.c_str(),
-                                   weights.getError().message().c_str());
+    return weights.takeError();
   size_t weightsBytes = (*weights)->getBufferSize();
   auto address = device->allocate(weightsBytes, "weights");
   if (!address)
@@ -92,9 +86,8 @@ llvm::Error CUDAExecutor::open(llvm::StringRef dir) {
           weightsAddress, (*weights)->getBufferStart(), weightsBytes))
     return error;
 
-  const ModelConfig &c = manifest.model;
-  size_t cacheBytes = size_t(c.numLayers) * manifest.cachePositions *
-                      c.numKVHeads * c.headDim * sizeof(float);
+  size_t cacheBytes =
+      ArtifactGeometry::of(manifest).cacheElements() * sizeof(float);
   for (auto [target, what] : {std::pair{&kAddress, "KV cache (keys)"},
                               std::pair{&vAddress, "KV cache (values)"}}) {
     auto cache = device->allocate(cacheBytes, what);
