@@ -8,7 +8,8 @@ build=${1:-$root/build}
 
 packages=(cmake ninja-build g++ ccache python3 python3-pip xz-utils liblzma-dev
           libgtest-dev llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-          clang-22 libclang-rt-22-dev)
+          clang-22 libclang-rt-22-dev
+          lld-22 qemu-user)  # the hexagon target: its linker and emulator
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

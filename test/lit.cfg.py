@@ -42,6 +42,13 @@ if shutil.which("nvidia-smi") and subprocess.call(
         stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("cuda-device")
 
+# The hexagon target is in the build when clang and lld for Hexagon built its
+# runtime; its artifacts run under QEMU's Hexagon user-mode emulator.
+if config.pmpd_have_hexagon:
+    config.available_features.add("hexagon-target")
+if shutil.which("qemu-hexagon"):
+    config.available_features.add("qemu-hexagon")
+
 # The fuzz harnesses need clang's libFuzzer and sanitizer runtimes.
 if shutil.which("clang++-22") and os.path.isdir(
         "/usr/lib/llvm-22/lib/clang/22/lib/linux") and any(

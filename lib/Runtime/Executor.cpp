@@ -21,6 +21,7 @@ struct Registered {
 constexpr Registered kExecutors[] = {
     {"cpu", createCPUExecutor},
     {"gpu", createCUDAExecutor},
+    {"hexagon", createNPUExecutor},
 };
 } // namespace
 

@@ -1,4 +1,4 @@
-//===- HostCode.cpp - LLVM-dialect modules to shared libraries ------------===//
+//===- HostCode.cpp - LLVM-dialect modules to object code -----------------===//
 
 #include "pmpd/Target/HostCode.h"
 
@@ -29,35 +29,43 @@ static llvm::Error makeError(const llvm::Twine &message) {
 
 std::string pmpd::hostCPUName() { return llvm::sys::getHostCPUName().str(); }
 
-static void initializeNativeTarget() {
+static void initializeTargets() {
   static std::once_flag once;
   std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
   });
 }
 
-/// A target machine for `cpu`, or for this machine's CPU with all its
-/// features when `cpu` is empty.
+/// A target machine for `objectTarget`; for host code without a CPU, this
+/// machine's CPU with all its features.
 static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createHostTargetMachine(StringRef cpu) {
-  initializeNativeTarget();
-  llvm::Triple triple(llvm::sys::getProcessTriple());
+createTargetMachine(const ObjectTarget &objectTarget) {
+  initializeTargets();
+  llvm::Triple triple(objectTarget.triple.empty()
+                          ? llvm::sys::getProcessTriple()
+                          : objectTarget.triple);
   std::string error;
   const llvm::Target *target =
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return makeError("no LLVM target for " + triple.str() + ": " + error);
-  llvm::SubtargetFeatures features;
-  std::string cpuName = cpu.str();
-  if (cpu.empty()) {
+  llvm::SubtargetFeatures features(objectTarget.features);
+  std::string cpuName = objectTarget.cpu;
+  if (cpuName.empty()) {
+    if (!objectTarget.triple.empty())
+      return makeError("no CPU given for " + triple.str());
     cpuName = hostCPUName();
     for (const auto &feature : llvm::sys::getHostCPUFeatures())
       features.AddFeature(feature.first(), feature.second);
   }
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpuName, features.getString(), options, llvm::Reloc::PIC_,
+      triple, cpuName, features.getString(), options,
+      objectTarget.positionIndependent ? llvm::Reloc::PIC_
+                                       : llvm::Reloc::Static,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return makeError("cannot create a target machine for " + triple.str());
@@ -87,13 +95,13 @@ llvm::Error pmpd::emitLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
   return llvm::Error::success();
 }
 
-llvm::Error pmpd::emitHostObject(ModuleOp module, StringRef cpu,
-                                 StringRef objectPath) {
+llvm::Error pmpd::emitObject(ModuleOp module, const ObjectTarget &target,
+                             StringRef objectPath) {
   llvm::LLVMContext context;
   auto llvmModule = translate(module, context);
   if (!llvmModule)
     return llvmModule.takeError();
-  auto machine = createHostTargetMachine(cpu);
+  auto machine = createTargetMachine(target);
   if (!machine)
     return machine.takeError();
   (*llvmModule)->setDataLayout((*machine)->createDataLayout());
@@ -146,7 +154,9 @@ static llvm::Error linkSharedLibrary(StringRef objectPath, StringRef archive,
 llvm::Error pmpd::emitHostLibrary(ModuleOp module, StringRef cpu,
                                   StringRef archive, StringRef libraryPath) {
   std::string object = (libraryPath + ".o").str();
-  if (llvm::Error error = emitHostObject(module, cpu, object))
+  ObjectTarget host;
+  host.cpu = cpu.str();
+  if (llvm::Error error = emitObject(module, host, object))
     return error;
   llvm::Error linked = linkSharedLibrary(object, archive, libraryPath);
   llvm::sys::fs::remove(object);

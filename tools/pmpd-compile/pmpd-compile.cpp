@@ -178,7 +178,7 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
   manifest.target = target.getName().str();
   manifest.targetArch = target.getArch(options);
   manifest.weightsFile = "weights.safetensors";
-  manifest.libraryFile = "libmodel.so";
+  manifest.libraryFile = target.getLibraryFileName().str();
   manifest.tokenizerFile = "tokenizer.json";
   manifest.prefillEntry = Manifest::kPrefillEntry.str();
   manifest.decodeEntry = Manifest::kDecodeEntry.str();

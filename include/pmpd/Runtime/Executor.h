@@ -3,7 +3,7 @@
 // The session (generation, perplexity, the C API, the benchmarks) is the same
 // for every target; what differs is where the weights, the KV cache and the
 // compiled code live and how the entry points are called. An executor is
-// that part: one per target (cpu, gpu), chosen by the manifest's target.
+// that part: one per target (cpu, gpu, hexagon), chosen by the manifest's target.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,6 +61,10 @@ createCPUExecutor(const Manifest &manifest, llvm::StringRef dir,
 llvm::Expected<std::unique_ptr<Executor>>
 createCUDAExecutor(const Manifest &manifest, llvm::StringRef dir,
                    const SessionOptions &options);
+/// Hexagon artifacts, run as an offload process under qemu-hexagon.
+llvm::Expected<std::unique_ptr<Executor>>
+createNPUExecutor(const Manifest &manifest, llvm::StringRef dir,
+                  const SessionOptions &options);
 
 } // namespace pmpd
 

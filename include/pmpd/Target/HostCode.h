@@ -1,9 +1,10 @@
-//===- HostCode.h - LLVM-dialect modules to shared libraries ----*- C++ -*-===//
+//===- HostCode.h - LLVM-dialect modules to object code ---------*- C++ -*-===//
 //
-// Every target's artifact holds a shared library of host code compiled from
-// the LLVM dialect (on the GPU target it embeds the device binaries and
-// launches them): translation to LLVM IR, -O3 code generation for an x86-64
-// CPU, and the link with the target's runtime archive.
+// Every target's artifact holds code compiled from the LLVM dialect:
+// translation to LLVM IR, -O3 code generation, and a link with the target's
+// runtime archive. The cpu and gpu targets make a shared library of x86-64
+// host code (on the GPU target it embeds the device binaries and launches
+// them); the hexagon target an object for the NPU, linked into a static ELF.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,13 +24,25 @@ std::string hostCPUName();
 /// Translates an LLVM-dialect module to (unoptimized) LLVM IR text.
 llvm::Error emitLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
 
-/// Translates an LLVM-dialect module to LLVM IR, optimizes it at -O3 for
-/// `cpu` (this machine's CPU and features when empty) and writes a
-/// position-independent object file.
-llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef cpu,
-                           llvm::StringRef objectPath);
+/// What object code is generated for.
+struct ObjectTarget {
+  /// The target triple; empty: this process's (host code).
+  std::string triple;
+  /// The CPU; empty: this machine's CPU with all its features (host code
+  /// only).
+  std::string cpu;
+  /// Subtarget features, e.g. "+hvxv67,+hvx-length128b".
+  std::string features;
+  /// Position-independent code (shared libraries) or static.
+  bool positionIndependent = true;
+};
 
-/// Compiles the LLVM-dialect `module` for `cpu` (as emitHostObject) and
+/// Translates an LLVM-dialect module to LLVM IR, optimizes it at -O3 for
+/// `target` and writes an object file.
+llvm::Error emitObject(mlir::ModuleOp module, const ObjectTarget &target,
+                       llvm::StringRef objectPath);
+
+/// Compiles the LLVM-dialect `module` for the host's `cpu` (as emitObject) and
 /// links it with the static `archive` (the target's runtime part) into the
 /// shared library at `libraryPath`, with the system's C++ compiler driver.
 llvm::Error emitHostLibrary(mlir::ModuleOp module, llvm::StringRef cpu,

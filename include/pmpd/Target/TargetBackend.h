@@ -44,6 +44,8 @@ public:
   /// What the code is generated for, recorded in the manifest's
   /// `target_arch` (a CPU name, a GPU architecture).
   virtual std::string getArch(const TargetOptions &options) const = 0;
+  /// The file of the artifact that holds the compiled code.
+  virtual llvm::StringRef getLibraryFileName() const { return "libmodel.so"; }
   /// Adds what the lowering needs to a specialized module with bound
   /// weights (e.g. prebuilt device kernels). The default adds nothing.
   virtual llvm::Error prepareModule(mlir::ModuleOp module) const;
@@ -61,6 +63,11 @@ public:
 /// one-shot bufferization with the KV caches written in place.
 void buildCommonLowering(mlir::OpPassManager &pm,
                          std::unique_ptr<mlir::Pass> projections);
+
+/// The rest of the lowering of code that runs on a CPU core (the host, or
+/// the NPU's scalar unit around its HVX kernels) after the common start:
+/// deallocation of temporaries, loops, and the LLVM dialect.
+void buildCoreLowering(mlir::OpPassManager &pm);
 
 /// Records `geometry` in the module as the exported constant the runtime
 /// checks the manifest against (ArtifactGeometry::kSymbol).
@@ -87,6 +94,7 @@ private:
 /// Backends, one per target directory (lib/Target/<Name>).
 std::unique_ptr<TargetBackend> createCPUTargetBackend();
 std::unique_ptr<TargetBackend> createGPUTargetBackend();
+std::unique_ptr<TargetBackend> createHexagonTargetBackend();
 
 } // namespace pmpd
 

@@ -10,6 +10,7 @@ using namespace pmpd;
 TargetRegistry::TargetRegistry() {
   backends.push_back(createCPUTargetBackend());
   backends.push_back(createGPUTargetBackend());
+  backends.push_back(createHexagonTargetBackend());
 }
 
 const TargetRegistry &TargetRegistry::get() {

@@ -1,0 +1,109 @@
+//===- HexagonTarget.cpp - The NPU target: Qualcomm Hexagon with HVX ------===//
+//
+// The NPU most people own is the Hexagon DSP of Snapdragon phones. The
+// specialized module is lowered as for a CPU core, with the projections
+// calling the HVX kernels of the freestanding Hexagon runtime
+// (runtime/hexagon: the same C ABI as the CPU micro-kernels, so one lowering
+// serves both); LLVM's Hexagon backend compiles it in-process for v67 with
+// 128-byte HVX (the newest Hexagon qemu-hexagon runs; v67 code runs on later
+// ones), and ld.lld links it with that runtime into one static ELF: the
+// artifact's program, which the runtime's npu executor runs as an offload
+// process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pmpd/Conversion/Passes.h"
+#include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Target/HostCode.h"
+#include "pmpd/Target/TargetBackend.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+
+using namespace mlir;
+using namespace pmpd;
+
+namespace {
+
+constexpr StringLiteral kTriple = "hexagon-unknown-none-elf";
+constexpr StringLiteral kCPU = "hexagonv67";
+/// No GP-relative small data: ld.lld does not resolve every relocation of
+/// it (R_HEX_GPREL16_3 of 8-byte constants).
+constexpr StringLiteral kFeatures = "+hvxv67,+hvx-length128b,-small-data";
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+class HexagonTargetBackend final : public TargetBackend {
+public:
+  StringRef getName() const override { return "hexagon"; }
+  StringRef getDescription() const override {
+    return "Qualcomm Hexagon NPU (v67, 128-byte HVX): a static ELF run as an "
+           "offload process (qemu-hexagon off the phone)";
+  }
+  std::string getUnavailableReason() const override {
+    if (StringRef(PMPD_HEXAGON_RUNTIME).empty())
+      return "built without clang and ld.lld for Hexagon (install clang-22 "
+             "lld-22), so without the Hexagon runtime";
+    return "";
+  }
+  /// Not a library: a program, run as an offload process.
+  StringRef getLibraryFileName() const override { return "model.elf"; }
+  std::string getArch(const TargetOptions &) const override {
+    return (kCPU + "+hvx128").str();
+  }
+  llvm::Error prepareModule(ModuleOp module) const override;
+  void buildLoweringPipeline(OpPassManager &pm,
+                             const TargetOptions &options) const override {
+    buildCommonLowering(pm, createPMPDLowerToCPU());
+    buildCoreLowering(pm);
+  }
+  llvm::Error emitLibrary(ModuleOp module, StringRef path,
+                          const TargetOptions &options) const override;
+};
+
+} // namespace
+
+llvm::Error HexagonTargetBackend::prepareModule(ModuleOp module) const {
+  // The offload process keeps a learned schedule's state, but the
+  // classifier has not been checked on the NPU yet.
+  WalkResult learned = module.walk([](StepPrecisionOp op) {
+    return op.getSchedule().isLearned() ? WalkResult::interrupt()
+                                        : WalkResult::advance();
+  });
+  if (learned.wasInterrupted())
+    return makeError("the hexagon target does not run learned schedules yet; "
+                     "compile this schedule for --target cpu, or use a "
+                     "static one");
+  return llvm::Error::success();
+}
+
+llvm::Error HexagonTargetBackend::emitLibrary(ModuleOp module, StringRef path,
+                                              const TargetOptions &) const {
+  ObjectTarget target;
+  target.triple = kTriple.str();
+  target.cpu = kCPU.str();
+  target.features = kFeatures.str();
+  target.positionIndependent = false;
+  std::string object = (path + ".o").str();
+  if (llvm::Error error = emitObject(module, target, object))
+    return error;
+
+  std::string output = path.str();
+  SmallVector<StringRef> args = {
+      PMPD_HEXAGON_LLD, "-static", "--gc-sections",     "-o",
+      output,           object,    PMPD_HEXAGON_RUNTIME};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(PMPD_HEXAGON_LLD, args, std::nullopt,
+                                         {}, 0, 0, &message);
+  llvm::sys::fs::remove(object);
+  if (status != 0)
+    return makeError("linking " + path + " with " + PMPD_HEXAGON_LLD +
+                     " failed" + (message.empty() ? "" : ": " + message));
+  return llvm::Error::success();
+}
+
+std::unique_ptr<TargetBackend> pmpd::createHexagonTargetBackend() {
+  return std::make_unique<HexagonTargetBackend>();
+}
