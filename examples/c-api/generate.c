@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
   }
   int64_t vocab = pmpd_model_vocab_size(model);
   int64_t ids[512];
-  int64_t count = pmpd_tokenize(model, argv[2], ids, 512);
+  int64_t count = pmpd_tokenize(model, argv[2], -1, ids, 512);
   float *logits = malloc(sizeof(float) * vocab);
   if (count < 0 || count > 512 || pmpd_prefill(model, ids, count, logits)) {
     fprintf(stderr, "error: %s\n", pmpd_last_error());
