@@ -13,15 +13,21 @@
  *   position at a time) and turned into int16 weights by `vlut16`, the HVX
  *   table lookup, 128 weights per instruction (per 16 entries of the
  *   codebook: 5 to 8 bits take 2 to 16 lookups);
- * - products: int16 x int16 multiply-accumulate into int32 lanes. The
- *   codebook's integer range is chosen per matrix so that no lane can
- *   overflow whatever the data: each of the 32 lanes sums at most
- *   32 * blocks products of |x| <= 32767 and |w| <= W.
- * - each row's 32 lanes are summed in 64 bits and scaled back to fp32 on the
- *   scalar unit, with the bias.
+ * - products: int16 x int16 multiply-accumulate into int32 lanes, flushed
+ *   every 8 vectors into wider sums (their halfwords added apart), so that
+ *   no lane can overflow whatever the data: each of the 32 lanes then holds
+ *   at most 16 products of |x| <= 32767 and |w| <= 4096 (weights have
+ *   12-bit integers);
+ * - each row's sums are scaled back to fp32 on the scalar unit, with the
+ *   bias.
  *
- * A row is decoded once into a staging buffer and multiplied by the tokens
- * four at a time, so prefill amortizes the lookup over the prompt.
+ * fp16 weights (the lm_head) take the same path: each row is converted to
+ * 12-bit integers at the scale of its largest exponent (shifts by the
+ * exponent differences, rounded), in vector registers.
+ *
+ * In prefill a row is decoded once into a staging buffer and multiplied by
+ * the tokens four at a time, so the lookup is amortized over the prompt; a
+ * decode step multiplies each slice of weights as it is decoded.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -42,8 +48,14 @@ enum {
   /* Halfwords of one bit position of a block: the even and odd byte lanes
    * of vlut16's result. */
   kSlice = 128,
-  kLanes = 32,
   kTokenTile = 4,
+  /* Halfword vectors multiplied into the int32 lanes between flushes. */
+  kFlushVectors = 8,
+  /* The integer range of the weights: 16 * 32767 * kWeightRange < 2^31. */
+  kWeightRange = 4096,
+  /* Row lengths whose flushed sums stay within int32: 32 lanes of at most
+   * kMaxColumns / 512 flushes of halfwords. */
+  kMaxColumns = 1 << 19,
 };
 
 static float halfToFloat(uint16_t h) {
@@ -78,12 +90,19 @@ static void *alignedScratch(size_t bytes, void **base) {
                   ~(uintptr_t)(kVectorBytes - 1));
 }
 
-/* The integer range of the codebook for rows of `blocks` blocks: the largest
- * W with 32 * blocks * 32767 * W < 2^31. */
-int32_t pmpd_hvx_weight_range(int64_t blocks) {
-  int64_t products = 32 * blocks;
-  int64_t w = 2147483647LL / (32767LL * products);
-  return (int32_t)(w > 32767 ? 32767 : w);
+/* The integer range of the weights (the harness reports it to the tests). */
+int32_t pmpd_hvx_weight_range(void) { return kWeightRange; }
+
+/* x [tokens][cols] -> int16 with a per-token scale, max |x| -> 32767. */
+static float tokenScale(const float *xt, int64_t cols, float *inverse) {
+  float amax = 0;
+  for (int64_t k = 0; k < cols; ++k) {
+    float a = xt[k] < 0 ? -xt[k] : xt[k];
+    if (a > amax)
+      amax = a;
+  }
+  *inverse = amax > 0 ? 32767.0f / amax : 0.0f;
+  return amax / 32767.0f;
 }
 
 /* x [tokens][cols] -> int16 in decode order [tokens][blocks][8][128], zero
@@ -93,14 +112,8 @@ static void quantizeActivations(const float *x, int64_t tokens, int64_t cols,
   int64_t stride = blocks * kBlockColumns;
   for (int64_t t = 0; t < tokens; ++t) {
     const float *xt = x + t * cols;
-    float amax = 0;
-    for (int64_t k = 0; k < cols; ++k) {
-      float a = xt[k] < 0 ? -xt[k] : xt[k];
-      if (a > amax)
-        amax = a;
-    }
-    float inverse = amax > 0 ? 32767.0f / amax : 0.0f;
-    scales[t] = amax / 32767.0f;
+    float inverse;
+    scales[t] = tokenScale(xt, cols, &inverse);
     int16_t *out = xq + t * stride;
     for (int64_t b = 0; b < blocks; ++b)
       for (int s = 0; s < 8; ++s)
@@ -113,6 +126,41 @@ static void quantizeActivations(const float *x, int64_t tokens, int64_t cols,
   }
 }
 
+/* A dot product's running sum, kept in vector registers: the int32 lanes
+ * of a pair of vmpy accumulators are split at each flush into their low
+ * halfwords (unsigned) and high halfwords (signed), added into two int32
+ * vectors, which 2^15 flushes cannot overflow. */
+typedef struct {
+  HVX_Vector low, high;
+} LaneSums;
+
+static inline __attribute__((always_inline)) LaneSums laneSumsZero(void) {
+  LaneSums z = {Q6_V_vzero(), Q6_V_vzero()};
+  return z;
+}
+
+static inline __attribute__((always_inline)) void flush(LaneSums *sums,
+                                                        HVX_VectorPair *acc) {
+  HVX_Vector v = Q6_Vw_vadd_VwVw(Q6_V_lo_W(*acc), Q6_V_hi_W(*acc));
+  sums->low =
+      Q6_Vw_vadd_VwVw(sums->low, Q6_V_vand_VV(v, Q6_V_vsplat_R(0xffff)));
+  sums->high = Q6_Vw_vadd_VwVw(sums->high, Q6_Vw_vasr_VwR(v, 16));
+  *acc = Q6_W_vcombine_VV(Q6_V_vzero(), Q6_V_vzero());
+}
+
+/* The sum of a vector's 32 int32 lanes (which cannot overflow here). */
+static inline __attribute__((always_inline)) int32_t reduceLanes(HVX_Vector v) {
+  for (int bytes = 64; bytes >= 4; bytes /= 2)
+    v = Q6_Vw_vadd_VwVw(v, Q6_V_vror_VR(v, bytes));
+  return Q6_R_vextract_VR(v, 0);
+}
+
+static inline __attribute__((always_inline)) int64_t
+total(const LaneSums *sums) {
+  return (int64_t)reduceLanes(sums->low) +
+         (int64_t)reduceLanes(sums->high) * 65536;
+}
+
 /* Where vlut16 reads entry e of a codebook: 16-entry segment g = e / 16 is
  * matched by Rt = g against the code's high nibble and read from table
  * vector g / 4, halfword 2 (e % 16 + 16 (g & 1)) + (g / 2) % 2. */
@@ -121,12 +169,16 @@ static int lutPosition(int e) {
   return (g >> 2) * 64 + 2 * (v + 16 * (g & 1)) + ((g >> 1) & 1);
 }
 
-/* Decodes row `n` into int16 weights in decode order; returns the row's
- * scale. Inlined per bit width, so that the plane loops unroll. */
+/* Decodes row `n` into int16 weights in decode order and returns the row's
+ * scale. Staged (`fused` 0): the weights go to `out`, for the tokens to be
+ * multiplied by. Fused (one token, decode): they are multiplied by `xq` as
+ * they are decoded, into *sum, and never stored. Inlined per bit width, so
+ * that the plane loops unroll. */
 static inline __attribute__((always_inline)) float
 decodeRow(const uint8_t *planes, int64_t rows, int64_t rowBytes, int parentBits,
           const uint16_t *lut, const int bits, int64_t n, int64_t blocks,
-          int32_t range, int16_t *out, uint8_t *tail) {
+          int32_t range, uint8_t *tail, const int fused, int16_t *out,
+          const int16_t *xq, int64_t *sum) {
   const int entries = 1 << bits, segments = entries > 16 ? entries / 16 : 1;
   const uint16_t *rowLut = lut + n * entries;
   float table[256], amax = 0;
@@ -145,6 +197,8 @@ decodeRow(const uint8_t *planes, int64_t rows, int64_t rowBytes, int parentBits,
     lutq[lutPosition(e)] = (int16_t)roundToInt(table[e] * inverse);
 
   const uint8_t *planesEnd = planes + (int64_t)parentBits * rows * rowBytes;
+  HVX_VectorPair acc = Q6_W_vcombine_VV(Q6_V_vzero(), Q6_V_vzero());
+  LaneSums lanes = laneSumsZero();
   for (int64_t b = 0; b < blocks; ++b) {
     HVX_Vector plane[8];
     for (int j = 0; j < bits; ++j) {
@@ -174,50 +228,86 @@ decodeRow(const uint8_t *planes, int64_t rows, int64_t rowBytes, int parentBits,
       HVX_VectorPair w = Q6_Wh_vlut16_VbVhR(code, lutVectors[0], 0);
       for (int g = 1; g < segments; ++g)
         w = Q6_Wh_vlut16or_WhVbVhR(w, code, lutVectors[g >> 2], g);
-      HVX_Vector *dst = (HVX_Vector *)(out + (b * 8 + s) * kSlice);
-      dst[0] = Q6_V_lo_W(w);
-      dst[1] = Q6_V_hi_W(w);
+      if (fused) {
+        const HVX_Vector *x = (const HVX_Vector *)(xq + (b * 8 + s) * kSlice);
+        acc = Q6_Ww_vmpyacc_WwVhVh(acc, Q6_V_lo_W(w), x[0]);
+        acc = Q6_Ww_vmpyacc_WwVhVh(acc, Q6_V_hi_W(w), x[1]);
+        if ((s + 1) % (kFlushVectors / 2) == 0)
+          flush(&lanes, &acc);
+      } else {
+        HVX_Vector *dst = (HVX_Vector *)(out + (b * 8 + s) * kSlice);
+        dst[0] = Q6_V_lo_W(w);
+        dst[1] = Q6_V_hi_W(w);
+      }
     }
   }
+  if (fused)
+    *sum = total(&lanes);
   return amax / (float)range;
 }
 
-static int64_t sumLanes(HVX_VectorPair acc) {
-  int32_t lanes[kLanes] __attribute__((aligned(128)));
-  *(HVX_Vector *)lanes = Q6_Vw_vadd_VwVw(Q6_V_lo_W(acc), Q6_V_hi_W(acc));
-  int64_t sum = 0;
-  for (int i = 0; i < kLanes; ++i)
-    sum += lanes[i];
-  return sum;
-}
-
-/* y[t][n] for `count` (1..4) tokens starting at t0. */
+/* sums[t] = w . x_t for `count` (1..4) tokens `stride` halfwords apart;
+ * `vectors` of 64 halfwords. */
 static inline __attribute__((always_inline)) void
-multiplyRow(const int16_t *w, const int16_t *xq, int64_t stride, int64_t slices,
-            int count, int64_t sums[kTokenTile]) {
+multiplyRow(const int16_t *w, const int16_t *xq, int64_t stride,
+            int64_t vectors, int count, int64_t sums[kTokenTile]) {
   HVX_VectorPair acc[kTokenTile];
-  for (int t = 0; t < count; ++t)
+  LaneSums lanes[kTokenTile];
+  for (int t = 0; t < count; ++t) {
     acc[t] = Q6_W_vcombine_VV(Q6_V_vzero(), Q6_V_vzero());
-  for (int64_t i = 0; i < slices; ++i) {
-    const HVX_Vector *wv = (const HVX_Vector *)(w + i * kSlice);
+    lanes[t] = laneSumsZero();
+  }
+  const HVX_Vector *wv = (const HVX_Vector *)w;
+  for (int64_t i = 0; i < vectors; ++i) {
     for (int t = 0; t < count; ++t) {
-      const HVX_Vector *xv = (const HVX_Vector *)(xq + t * stride + i * kSlice);
-      acc[t] = Q6_Ww_vmpyacc_WwVhVh(acc[t], wv[0], xv[0]);
-      acc[t] = Q6_Ww_vmpyacc_WwVhVh(acc[t], wv[1], xv[1]);
+      const HVX_Vector *xv = (const HVX_Vector *)(xq + t * stride);
+      acc[t] = Q6_Ww_vmpyacc_WwVhVh(acc[t], wv[i], xv[i]);
     }
+    if ((i + 1) % kFlushVectors == 0 || i + 1 == vectors)
+      for (int t = 0; t < count; ++t)
+        flush(&lanes[t], &acc[t]);
   }
   for (int t = 0; t < count; ++t)
-    sums[t] = sumLanes(acc[t]);
+    sums[t] = total(&lanes[t]);
+}
+
+/* y[t][n] = sums * scales + bias for every token, the row decoded in w. */
+static void multiplyTokens(const int16_t *w, const int16_t *xq, int64_t stride,
+                           int64_t vectors, int64_t tokens, const float *scales,
+                           float rowScale, float bias, float *y, int64_t rows,
+                           int64_t n) {
+  for (int64_t t0 = 0; t0 < tokens; t0 += kTokenTile) {
+    int64_t sums[kTokenTile];
+    int64_t left = tokens - t0;
+    const int16_t *xt = xq + t0 * stride;
+    if (left >= kTokenTile) {
+      multiplyRow(w, xt, stride, vectors, kTokenTile, sums);
+      left = kTokenTile;
+    } else {
+      for (int t = 0; t < left; ++t)
+        multiplyRow(w, xt + t * stride, stride, vectors, 1, sums + t);
+    }
+    for (int t = 0; t < left; ++t)
+      y[(t0 + t) * rows + n] =
+          (float)sums[t] * scales[t0 + t] * rowScale + bias;
+  }
+}
+
+static void checkColumns(int64_t cols) {
+  if (cols > kMaxColumns) {
+    pmpd_log("pmpd: the HVX kernels take rows of at most 2^19 columns\n");
+    pmpd_exit(70);
+  }
 }
 
 void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
                       const uint8_t *planes, int64_t rows, int32_t parentBits,
                       const uint16_t *lut, int32_t bits, const float *bias,
                       float *y) {
+  checkColumns(cols);
   int64_t rowBytes = (cols + 7) / 8;
   int64_t blocks = (rowBytes + kVectorBytes - 1) / kVectorBytes;
-  int64_t stride = blocks * kBlockColumns, slices = blocks * 8;
-  int32_t range = pmpd_hvx_weight_range(blocks);
+  int64_t stride = blocks * kBlockColumns;
   void *xBase, *wBase, *tailBase;
   int16_t *xq = alignedScratch((size_t)(tokens * stride * 2), &xBase);
   float *scales = malloc((size_t)tokens * sizeof(float));
@@ -230,11 +320,15 @@ void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
   quantizeActivations(x, tokens, cols, blocks, xq, scales);
   for (int64_t n = 0; n < rows; ++n) {
     float rowScale;
+    int64_t sum;
     switch (bits) {
 #define PMPD_DECODE(B)                                                         \
   case B:                                                                      \
-    rowScale = decodeRow(planes, rows, rowBytes, parentBits, lut, B, n,        \
-                         blocks, range, w, tail);                              \
+    rowScale = tokens == 1                                                     \
+                   ? decodeRow(planes, rows, rowBytes, parentBits, lut, B, n,  \
+                               blocks, kWeightRange, tail, 1, 0, xq, &sum)     \
+                   : decodeRow(planes, rows, rowBytes, parentBits, lut, B, n,  \
+                               blocks, kWeightRange, tail, 0, w, 0, 0);        \
     break;
       PMPD_DECODE(2)
       PMPD_DECODE(3)
@@ -248,21 +342,12 @@ void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
       pmpd_log("pmpd: pmpd_qlinear_f32 reads 2 to 8 bits\n");
       pmpd_exit(70);
     }
-    float b = bias ? bias[n] : 0.0f;
-    for (int64_t t0 = 0; t0 < tokens; t0 += kTokenTile) {
-      int64_t sums[kTokenTile];
-      int64_t left = tokens - t0;
-      const int16_t *xt = xq + t0 * stride;
-      if (left >= kTokenTile) {
-        multiplyRow(w, xt, stride, slices, kTokenTile, sums);
-        left = kTokenTile;
-      } else {
-        for (int t = 0; t < left; ++t)
-          multiplyRow(w, xt + t * stride, stride, slices, 1, sums + t);
-      }
-      for (int t = 0; t < left; ++t)
-        y[(t0 + t) * rows + n] = (float)sums[t] * scales[t0 + t] * rowScale + b;
+    if (tokens == 1) {
+      y[n] = (float)sum * scales[0] * rowScale + (bias ? bias[n] : 0.0f);
+      continue;
     }
+    multiplyTokens(w, xq, stride, stride / 64, tokens, scales, rowScale,
+                   bias ? bias[n] : 0.0f, y, rows, n);
   }
   free(xBase);
   free(scales);
@@ -270,17 +355,91 @@ void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
   free(tailBase);
 }
 
+/* Converts fp16 row `h` (`cols` long) to integers of |q| <= kWeightRange
+ * at the scale of its largest exponent; returns that scale. */
+static float convertHalfRow(const uint16_t *h, int64_t cols, int64_t vectors,
+                            int16_t *out, uint16_t *tail) {
+  HVX_Vector exponentMask = Q6_Vh_vsplat_R(31);
+  /* The chunk of 64 columns c, zero past the row. */
+#define PMPD_CHUNK(c)                                                          \
+  ((c + 1) * 64 <= cols                                                        \
+       ? *(const HVX_UVector *)(h + (c)*64)                                    \
+       : (memset(tail, 0, kVectorBytes),                                       \
+          memcpy(tail, h + (c)*64, (size_t)(cols - (c)*64) * 2),               \
+          *(const HVX_Vector *)tail))
+  HVX_Vector maxExponent = Q6_V_vzero();
+  for (int64_t c = 0; c < vectors; ++c) {
+    HVX_Vector e =
+        Q6_V_vand_VV(Q6_Vuh_vlsr_VuhR(PMPD_CHUNK(c), 10), exponentMask);
+    maxExponent = Q6_Vuh_vmax_VuhVuh(maxExponent, e);
+  }
+  uint16_t lanes[64] __attribute__((aligned(128)));
+  *(HVX_Vector *)lanes = maxExponent;
+  int emax = 1;
+  for (int i = 0; i < 64; ++i)
+    if (lanes[i] > emax)
+      emax = lanes[i];
+  if (emax > 30) /* Infinities and NaNs are not weights. */
+    emax = 30;
+
+  /* |h| = m 2^(e - 25) with m = 1024 + mantissa (m = mantissa, e = 1 when
+   * subnormal). q = round(m 2^(e - emax + 1)) <= 4094: shifted left by 2,
+   * right by emax - e, then halved with rounding. */
+  HVX_Vector one = Q6_Vh_vsplat_R(1), fifteen = Q6_Vh_vsplat_R(15);
+  HVX_Vector mantissaMask = Q6_Vh_vsplat_R(0x3ff);
+  HVX_Vector emaxVector = Q6_Vh_vsplat_R(emax);
+  for (int64_t c = 0; c < vectors; ++c) {
+    HVX_Vector v = PMPD_CHUNK(c);
+    HVX_Vector e = Q6_V_vand_VV(Q6_Vuh_vlsr_VuhR(v, 10), exponentMask);
+    /* The implicit bit: 1024 when e > 0. */
+    HVX_Vector implicit = Q6_Vh_vasl_VhR(
+        Q6_Vuh_vlsr_VuhR(Q6_Vh_vadd_VhVh(e, Q6_Vh_vsplat_R(31)), 5), 10);
+    HVX_Vector m = Q6_V_vor_VV(Q6_V_vand_VV(v, mantissaMask), implicit);
+    HVX_Vector shift = Q6_Vh_vmin_VhVh(
+        Q6_Vh_vsub_VhVh(emaxVector, Q6_Vh_vmax_VhVh(e, one)), fifteen);
+    HVX_Vector t = Q6_Vh_vlsr_VhVh(Q6_Vh_vasl_VhR(m, 2), shift);
+    HVX_Vector q = Q6_Vuh_vlsr_VuhR(Q6_Vh_vadd_VhVh(t, one), 1);
+    HVX_Vector sign = Q6_Vh_vasr_VhR(v, 15);
+    ((HVX_Vector *)out)[c] = Q6_Vh_vsub_VhVh(Q6_V_vxor_VV(q, sign), sign);
+  }
+#undef PMPD_CHUNK
+  /* value = q 2^(emax - 26) */
+  union {
+    uint32_t bits;
+    float value;
+  } scale = {(uint32_t)(emax - 26 + 127) << 23};
+  return scale.value;
+}
+
 void pmpd_linear_f16_f32(const float *x, int64_t tokens, int64_t cols,
                          const uint16_t *w, int64_t rows, const float *bias,
                          float *y) {
-  for (int64_t n = 0; n < rows; ++n) {
-    const uint16_t *row = w + n * cols;
-    for (int64_t t = 0; t < tokens; ++t) {
-      const float *xt = x + t * cols;
-      float acc = 0;
-      for (int64_t k = 0; k < cols; ++k)
-        acc += xt[k] * halfToFloat(row[k]);
-      y[t * rows + n] = acc + (bias ? bias[n] : 0.0f);
-    }
+  checkColumns(cols);
+  int64_t vectors = (cols + 63) / 64, stride = vectors * 64;
+  void *xBase, *wBase, *tailBase;
+  int16_t *xq = alignedScratch((size_t)(tokens * stride * 2), &xBase);
+  float *scales = malloc((size_t)tokens * sizeof(float));
+  int16_t *wq = alignedScratch((size_t)stride * 2, &wBase);
+  uint16_t *tail = alignedScratch(kVectorBytes, &tailBase);
+  if (!xq || !scales || !wq || !tail) {
+    pmpd_log("pmpd: out of memory in pmpd_linear_f16_f32\n");
+    pmpd_exit(70);
   }
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *xt = x + t * cols;
+    float inverse;
+    scales[t] = tokenScale(xt, cols, &inverse);
+    for (int64_t k = 0; k < stride; ++k)
+      xq[t * stride + k] =
+          (int16_t)(k < cols ? roundToInt(xt[k] * inverse) : 0);
+  }
+  for (int64_t n = 0; n < rows; ++n) {
+    float rowScale = convertHalfRow(w + n * cols, cols, vectors, wq, tail);
+    multiplyTokens(wq, xq, stride, vectors, tokens, scales, rowScale,
+                   bias ? bias[n] : 0.0f, y, rows, n);
+  }
+  free(xBase);
+  free(scales);
+  free(wBase);
+  free(tailBase);
 }

@@ -6,9 +6,10 @@
 // weights:
 // - on random problems and the fixture's shapes, within the error its
 //   integer numerics allow, computed here from the design (int16
-//   activations with a per-token scale, an int16 codebook of range W with a
-//   per-row scale): |error| <= sum_k |x_k| ew + |w_k| ex + ex ew, where ex
-//   and ew are half a quantization step;
+//   activations with a per-token scale; 12-bit integer weights: a codebook
+//   scaled per row to +-4096, or fp16 at the scale of the row's largest
+//   exponent): |error| <= sum_k |x_k| ew + |w_k| ex + ex ew, where ex and ew
+//   are half a quantization step;
 // - on problems whose quantization is exact, to float rounding: that holds
 //   the bit-plane decoding, the vlut16 lookup and the activations' order.
 // Skipped where qemu-hexagon or the Hexagon build of the runtime is absent.
@@ -35,6 +36,13 @@ using namespace pmpd;
 
 namespace {
 
+/// The integer range of the kernels' weights: 32 int32 lanes take 16
+/// products of |x| <= 32767 and |w| <= W between flushes to 64 bits.
+constexpr int64_t kWeightRange = 4096;
+static_assert(16 * 32767 * kWeightRange < (int64_t(1) << 31), "overflow");
+
+/// A packed weight (planes and codebooks), or with bits 16 an fp16 matrix
+/// held in `lut`.
 struct Problem {
   int64_t tokens, cols, rows;
   int parent, bits;
@@ -52,7 +60,24 @@ struct Problem {
     return c;
   }
   float weight(int64_t r, int64_t k) const {
+    if (bits == 16)
+      return halfToFloat(lut[r * cols + k]);
     return halfToFloat(lut[r * (int64_t(1) << bits) + code(r, k)]);
+  }
+  /// Half the quantization step of row r's integer weights.
+  double weightHalfStep(int64_t r) const {
+    if (bits == 16) {
+      int emax = 1;
+      for (int64_t k = 0; k < cols; ++k)
+        emax = std::max(emax, (lut[r * cols + k] >> 10) & 31);
+      return std::ldexp(1.0, emax - 26) / 2;
+    }
+    int64_t entries = int64_t(1) << bits;
+    double wmax = 0;
+    for (int64_t e = 0; e < entries; ++e)
+      wmax =
+          std::max(wmax, std::fabs(double(halfToFloat(lut[r * entries + e]))));
+    return wmax / kWeightRange / 2;
   }
 };
 
@@ -74,17 +99,23 @@ void randomPlanes(Problem &p, std::mt19937 &rng) {
 Problem randomProblem(int64_t tokens, int64_t cols, int64_t rows, int parent,
                       int bits, bool bias, std::mt19937 &rng) {
   Problem p{tokens, cols, rows, parent, bits, {}, {}, {}, {}};
-  randomPlanes(p, rng);
   std::normal_distribution<float> normal(0.0f, 1.0f);
+  if (bits != 16)
+    randomPlanes(p, rng);
   p.x.resize(tokens * cols);
   for (float &v : p.x)
     v = normal(rng);
   // Activation outliers, as LLMs have: a few columns 30x the rest.
   for (int64_t t = 0; t < tokens; ++t)
     p.x[t * cols + (7 * t + 3) % cols] *= 30.0f;
-  p.lut.resize(rows << bits);
+  p.lut.resize(bits == 16 ? rows * cols : rows << bits);
   for (uint16_t &v : p.lut)
     v = floatToHalf(0.05f * normal(rng));
+  if (bits == 16) // Subnormals and zeros too.
+    for (int64_t r = 0; r < rows; ++r) {
+      p.lut[r * cols] = floatToHalf(3e-6f);
+      p.lut[r * cols + cols / 2] = 0;
+    }
   if (bias) {
     p.bias.resize(rows);
     for (float &v : p.bias)
@@ -147,6 +178,11 @@ llvm::Expected<HexagonResult> runOnHexagon(const Problem &p) {
 
 std::vector<float> runOnCPU(const Problem &p) {
   std::vector<float> y(p.tokens * p.rows);
+  if (p.bits == 16) {
+    pmpd_linear_f16_f32(p.x.data(), p.tokens, p.cols, p.lut.data(), p.rows,
+                        p.bias.empty() ? nullptr : p.bias.data(), y.data());
+    return y;
+  }
   pmpd_qlinear_f32(p.x.data(), p.tokens, p.cols, p.planes.data(), p.rows,
                    p.parent, p.lut.data(), p.bits,
                    p.bias.empty() ? nullptr : p.bias.data(), y.data());
@@ -170,11 +206,7 @@ protected:
     if (!hexagon)
       return 0;
     std::vector<float> cpu = runOnCPU(p);
-    int64_t blocks = (p.rowBytes() + 127) / 128;
-    // 32 lanes of 32 * blocks products of |x| <= 32767, |w| <= W in int32.
-    int64_t w = std::min<int64_t>(32767, 2147483647LL / (32767 * 32 * blocks));
-    EXPECT_EQ(hexagon->range, w);
-    int64_t entries = int64_t(1) << p.bits;
+    EXPECT_EQ(hexagon->range, kWeightRange);
     double worst = 0;
     for (int64_t t = 0; t < p.tokens; ++t) {
       double amax = 0;
@@ -182,11 +214,7 @@ protected:
         amax = std::max(amax, std::fabs(double(p.x[t * p.cols + k])));
       double ex = amax / 32767 / 2;
       for (int64_t r = 0; r < p.rows; ++r) {
-        double wmax = 0;
-        for (int64_t e = 0; e < entries; ++e)
-          wmax = std::max(
-              wmax, std::fabs(double(halfToFloat(p.lut[r * entries + e]))));
-        double ew = wmax / double(w) / 2;
+        double ew = p.weightHalfStep(r);
         double bound = 0, magnitude = 0;
         for (int64_t k = 0; k < p.cols; ++k) {
           double xk = std::fabs(double(p.x[t * p.cols + k]));
@@ -239,6 +267,18 @@ TEST_F(HexagonKernels, RandomShapesEveryWidth) {
   }
 }
 
+TEST_F(HexagonKernels, HalfPrecisionWeights) {
+  std::mt19937 rng(14);
+  // Rows within a 64-column vector, across flushes, with a tail.
+  const int64_t shapes[][3] = {
+      {1, 40, 7}, {3, 512, 19}, {6, 1408, 9}, {1, 4100, 5}};
+  for (const auto &s : shapes) {
+    SCOPED_TRACE(testing::Message()
+                 << s[0] << " tokens, " << s[2] << "x" << s[1] << " fp16");
+    compare(randomProblem(s[0], s[1], s[2], 0, 16, s[0] % 2, rng));
+  }
+}
+
 TEST_F(HexagonKernels, FixtureShapes) {
   // pmpd-tiny-llama: hidden 512, KV 256, MLP 1408; a decode step and a
   // prompt of 5 tokens.
@@ -261,8 +301,10 @@ TEST_F(HexagonKernels, ExactWhenQuantizationIsExact) {
   // not hide in the quantization error.
   std::mt19937 rng(13);
   Problem p = randomProblem(5, 1408, 24, 4, 3, false, rng);
-  int64_t w = 2147483647LL / (32767LL * 32 * 2); // Two blocks.
-  std::uniform_int_distribution<int> xs(-32767, 32767), ws(-int(w), int(w));
+  int64_t w = kWeightRange;
+  // Even integers up to W, so that fp16 holds them exactly.
+  std::uniform_int_distribution<int> xs(-32767, 32767),
+      ws(-int(w / 2), int(w / 2));
   for (int64_t t = 0; t < p.tokens; ++t)
     for (int64_t k = 0; k < p.cols; ++k)
       p.x[t * p.cols + k] = float(k == t ? 32767 : xs(rng)) * (1.0f / 4096);
@@ -270,7 +312,7 @@ TEST_F(HexagonKernels, ExactWhenQuantizationIsExact) {
   for (int64_t r = 0; r < p.rows; ++r)
     for (int64_t e = 0; e < entries; ++e)
       p.lut[r * entries + e] =
-          floatToHalf(float(e == 0 ? w : ws(rng)) * (1.0f / 1024));
+          floatToHalf(float(e == 0 ? w : 2 * ws(rng)) * (1.0f / 1024));
   double worst = compare(p, /*slack=*/0.0);
   EXPECT_LT(worst, 1.0);
 }
