@@ -1,9 +1,10 @@
 //===- KernelsTest.cpp - CPU kernels against a float64 reference ----------===//
 //
 // Every implementation (scalar, AVX-512 where the CPU has it) on shapes that
-// hit every tail: rows and columns that are not multiples of the tile or the
-// 16-column word, token counts on both sides of the fused/tiled switch, every
-// bit width from 2 to the parent, with and without bias.
+// hit every tail: rows and columns that are not multiples of the 16-row tile,
+// the 16-column word or the 64-column chunk, token counts on both sides of
+// the fused/tiled switch and of the prefill's 12-token blocks, every bit
+// width from 2 to the parent, with and without bias.
 //
 //===----------------------------------------------------------------------===//
 
@@ -168,6 +169,12 @@ std::vector<Case> allCases() {
   for (int64_t cols : {1, 7, 8, 15, 17, 37, 100})
     for (int64_t tokens : {1, 6})
       cases.push_back({23, cols, tokens, 4, 2 + int(cols % 3), tokens == 6});
+  // Prefill's 12-token blocks and their remainders, decode's 64-column chunks
+  // with a partial last one, 16-row tiles with a partial last one.
+  for (int64_t tokens : {11, 12, 13, 25})
+    cases.push_back({33, 200, tokens, 4, 2 + int(tokens % 3), tokens != 12});
+  for (int bits = 2; bits <= 4; ++bits)
+    cases.push_back({40, 136, 1, 4, bits, bits == 2});
   // Wide codebooks: permute (<= 4 bits), two-register permute (5), gather.
   for (int bits = 5; bits <= 8; ++bits)
     for (int64_t tokens : {2, 9})
