@@ -22,13 +22,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The Python packages the differential tests and the evaluator use. Tests
-# that need one report UNSUPPORTED where it cannot be installed.
+# The Python packages the differential tests, the evaluator, the pmpd
+# package's tests (pytest) and its report (matplotlib) use. Tests that need
+# one report UNSUPPORTED where it cannot be installed.
 py=$(command -v python3)
-"$py" -c "import numpy, safetensors, tokenizers" 2>/dev/null ||
-  "$py" -m pip install -q numpy safetensors tokenizers 2>/dev/null ||
-  "$py" -m pip install -q --break-system-packages numpy safetensors tokenizers 2>/dev/null ||
-  echo "setup: warning: could not pip-install numpy/safetensors/tokenizers; their tests will be skipped"
+pip_install() {
+  "$py" -m pip install -q "$@" 2>/dev/null ||
+    "$py" -m pip install -q --break-system-packages "$@" 2>/dev/null
+}
+"$py" -c "import numpy, safetensors, tokenizers, pytest, matplotlib" 2>/dev/null ||
+  pip_install numpy safetensors tokenizers pytest matplotlib ||
+  echo "setup: warning: could not pip-install numpy/safetensors/tokenizers/pytest/matplotlib; their tests will be skipped"
+# The pmpd package (python/), reinstalled every time so that its tests run
+# what the tree has.
+pip_install "$root/python" ||
+  echo "setup: warning: could not pip-install the pmpd package (python/)"
 
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$build" \

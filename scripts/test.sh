@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, builds, runs every suite
-# (lit IR/tool tests and the GoogleTest unit tests, through one lit run) and
-# ends with one line of totals: "N passed, N failed, N skipped".
+# (lit IR/tool tests and the GoogleTest unit tests, through one lit run; the
+# Python package's pytest suite) and ends with one line of totals:
+# "N passed, N failed, N skipped".
 #   scripts/test.sh [lit options...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +15,12 @@ set +e
 /usr/lib/llvm-22/bin/lit -sv --time-tests -o "$results" "$@" \
   "$build/test" "$build/unittests"
 status=$?
+# The pmpd package's tests (python/tests, pytest), on this build's libpmpd.so
+# and tools; they count in the totals.
+py_results=$build/pytest-results.json
+rm -f "$py_results"
+PMPD_BUILD_DIR=$build python3 -m pytest -q -p no:cacheprovider \
+  "$root/python/tests" --lit-results "$py_results" || status=1
 set -e
-python3 "$root/scripts/lit-totals.py" "$results" || status=1
+python3 "$root/scripts/lit-totals.py" "$results" "$py_results" || status=1
 exit $status
