@@ -14,6 +14,15 @@ using namespace pmpd;
 
 namespace {
 
+/// How many times a thread yields before it sleeps: a decode step calls the
+/// kernels about fifty times with short serial stretches between them, and
+/// waking a sleeping thread (a futex round trip) costs about as much as a
+/// small kernel. Yielding rather than spinning with `pause` keeps a loaded
+/// machine's other work running: with 2 cores and a load average of 10, a
+/// pause loop halved 2-thread decode, yielding gained 10-15% over sleeping
+/// at once (docs/cpu-speed.md).
+constexpr int kPollIterations = 1 << 8;
+
 class Pool {
 public:
   explicit Pool(int threads) : total(threads) {
@@ -24,7 +33,7 @@ public:
   ~Pool() {
     {
       std::lock_guard<std::mutex> lock(mutex);
-      stopping = true;
+      stopping.store(true);
     }
     wake.notify_all();
     for (std::thread &t : workers)
@@ -35,61 +44,92 @@ public:
 
   void run(int64_t chunks, const std::function<void(int64_t)> &chunkFn) {
     std::unique_lock<std::mutex> runLock(runMutex);
+    Job current;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      job = &chunkFn;
-      jobChunks = chunks;
-      next.store(0);
-      pending = chunks;
-      ++generation;
+      current = {&chunkFn, chunks, uint32_t(generation.load() + 1)};
+      job = current;
+      pending.store(chunks);
+      claims.store(uint64_t(current.generation) << 32);
+      generation.store(current.generation);
     }
     wake.notify_all();
-    drain();
-    std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, [&] { return pending == 0; });
-    job = nullptr;
+    drain(current);
+    for (int i = 0; i < kPollIterations && pending.load() != 0; ++i)
+      std::this_thread::yield();
+    if (pending.load() != 0) {
+      std::unique_lock<std::mutex> lock(mutex);
+      done.wait(lock, [&] { return pending.load() == 0; });
+    }
   }
 
 private:
-  void drain() {
+  struct Job {
+    const std::function<void(int64_t)> *fn = nullptr;
+    int64_t chunks = 0;
+    uint32_t generation = 0;
+  };
+
+  /// Claims the next chunk of `j`; false once they are all claimed or a
+  /// later job has started (a late worker must not take its chunks for
+  /// this one's).
+  bool claim(const Job &j, int64_t &chunk) {
+    uint64_t state = claims.load();
+    for (;;) {
+      if (uint32_t(state >> 32) != j.generation ||
+          int64_t(state & 0xffffffffu) >= j.chunks)
+        return false;
+      if (claims.compare_exchange_weak(state, state + 1)) {
+        chunk = int64_t(state & 0xffffffffu);
+        return true;
+      }
+    }
+  }
+
+  void drain(const Job &j) {
     int64_t finished = 0;
-    for (int64_t c; (c = next.fetch_add(1)) < jobChunks;) {
-      (*job)(c);
+    for (int64_t c; claim(j, c);) {
+      (*j.fn)(c);
       ++finished;
     }
-    if (finished) {
+    if (finished && pending.fetch_sub(finished) == finished) {
       std::lock_guard<std::mutex> lock(mutex);
-      pending -= finished;
-      if (pending == 0)
-        done.notify_all();
+      done.notify_all();
     }
   }
 
   void work() {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
+      for (int i = 0; i < kPollIterations && !stopping.load() &&
+                      generation.load() == seen;
+           ++i)
+        std::this_thread::yield();
+      Job current;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return stopping || generation != seen; });
-        if (stopping)
+        wake.wait(lock, [&] {
+          return stopping.load() || generation.load() != seen;
+        });
+        if (stopping.load())
           return;
-        seen = generation;
+        current = job;
+        seen = current.generation;
       }
-      drain();
+      drain(current);
     }
   }
 
   int total;
   std::vector<std::thread> workers;
   std::mutex runMutex; // One parallel region at a time.
-  std::mutex mutex;
+  std::mutex mutex;    // Guards `job`; sleeping threads wait on it.
   std::condition_variable wake, done;
-  const std::function<void(int64_t)> *job = nullptr;
-  int64_t jobChunks = 0;
-  std::atomic<int64_t> next{0};
-  int64_t pending = 0;
-  uint64_t generation = 0;
-  bool stopping = false;
+  Job job;
+  std::atomic<uint32_t> generation{0};
+  std::atomic<uint64_t> claims{0}; // generation << 32 | next chunk.
+  std::atomic<int64_t> pending{0};
+  std::atomic<bool> stopping{false};
 };
 
 int defaultThreads() {
