@@ -142,7 +142,7 @@ class Evaluator:
         """fp16's perplexity on the documents."""
         nll = tokens = 0
         for i, doc in enumerate(self.docs):
-            rows = list(range(len(doc) - 1))
+            rows = np.arange(len(doc) - 1)
             nll += self._scores(self._log_probs(i), i, rows)[0]
             tokens += len(rows)
         return float(np.exp(nll / tokens))
@@ -162,7 +162,7 @@ class Evaluator:
         doc = self.docs[doc_index]
         reference = self._log_probs(doc_index)[rows]
         logp = log_softmax(logits)
-        targets = np.asarray(doc)[np.asarray(rows) + 1]
+        targets = np.asarray(doc)[rows + 1]
         nll = -logp[np.arange(len(rows)), targets].sum()
         kl = (np.exp(reference) * (reference - logp)).sum()
         agree = int((reference.argmax(-1) == logp.argmax(-1)).sum())
@@ -190,7 +190,7 @@ class Evaluator:
             if key not in self._prefill:
                 # The prefill positions' scores depend on its precision only.
                 self._prefill[key] = self._scores(
-                    probe.logits(doc[:prefill]), i, list(range(prefill)))
+                    probe.logits(doc[:prefill]), i, np.arange(prefill))
             else:
                 probe.reset()
                 probe.prefill(doc[:prefill])
@@ -203,7 +203,7 @@ class Evaluator:
                 assert ran == want, (ran, want)
                 bits_sum += ran
             d_nll, d_kl, d_agree = self._scores(
-                logits, i, list(range(prefill, n - 1)))
+                logits, i, np.arange(prefill, n - 1))
             nll += p_nll + d_nll
             kl += p_kl + d_kl
             agree += p_agree + d_agree

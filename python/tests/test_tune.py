@@ -44,6 +44,12 @@ def test_probe_runs_what_the_compiled_schedule_runs(model, fp16):
     assert later.average_decode_bits == evaluator.average_bits(
         Schedule(4, 40, 80)) == (40 * 4 + 40 * 3 + 31 * 2) / 111
     assert later.kl < own.kl
+    # A document that ends where its prefill does: no decode step.
+    short = [docs[0][:401]]
+    none = Evaluator({4: model}, fp16, short, 400).evaluate(Schedule(4, 2, 4))
+    assert none.decode_steps == 0 and none.average_decode_bits == 0
+    assert none.ppl == pytest.approx(
+        model.perplexity(short, prefill=400).ppl, rel=1e-9)
     with pytest.raises(pmpd.PMPDError, match="no stage of \\[3\\] bits"):
         Evaluator({3: fp16}, fp16, docs).evaluate(uniform(3))
 
