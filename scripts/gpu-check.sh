@@ -8,6 +8,10 @@
 #
 #   scripts/gpu-check.sh BIN_DIR ARTIFACTS_DIR OUT_DIR [MAX_DOCS]   (default 4)
 #
+# BIN_DIR holds pmpd-run, pmpd-quantize, pmpd-bench, the kernels fatbin and
+# the GPU unit tests (PMPDTargetGPUKernelsTests, PMPDRuntimeCUDATests), all
+# without libLLVM.so.
+#
 # On an H200 the GPU artifacts decode the fixture at about 60 steps/s at
 # contexts up to 512 (kernel by kernel, no CUDA graphs yet), so 4 documents
 # (about 1200 decode steps) per config keep the whole check near 5 minutes;
@@ -25,6 +29,11 @@ mkdir -p "$out"
 export PATH=$PATH:/usr/local/cuda/bin
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 lscpu | grep -m1 'Model name'
+
+echo "== unit tests: the CUDA kernels against the CPU's, the device layer"
+PMPD_GPU_KERNELS_FATBIN="$bin/pmpd-gpu-kernels.fatbin" \
+  "$bin/PMPDTargetGPUKernelsTests" 2>&1 | tail -3
+"$bin/PMPDRuntimeCUDATests" 2>&1 | tail -3
 
 echo "== weights"
 time "$bin/pmpd-quantize" "$fixture" -o "$out/q" > "$out/quantize.log" 2>&1 || tail "$out/quantize.log"

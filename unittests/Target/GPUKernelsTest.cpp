@@ -14,13 +14,8 @@
 // below 8 sqrt(K) u S (about 20 standard deviations) unless an element is
 // decoded wrongly, which changes y by about S / K per element or more.
 //
-// Micro-benchmark (not run by lit, which skips DISABLED_ tests):
-//   PMPDTargetGPUKernelsTests --gtest_also_run_disabled_tests \
-//     --gtest_filter='*Benchmark*'
-// PMPD_GPU_KERNELS_FATBIN=<file> overrides the build's fatbin path.
-// times pmpd_qgemv_b2/3/4 and pmpd_linear_f16 (one token) at 4096x4096,
-// 11008x4096 and 4096x11008: median of 50 cuEvent-timed launches after a
-// warm-up, rotating through enough weight copies to exceed the L2 cache.
+// PMPD_GPU_KERNELS_FATBIN=<file> overrides the build's fatbin path. Their speed
+// is pmpd-gemv-bench's (tools/pmpd-gemv-bench).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,7 +33,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <memory>
 #include <random>
 #include <string>
@@ -388,122 +382,6 @@ TEST(GPUKernelsTest, LinearF16MatchesCPU) {
             [&](int64_t n, int64_t k) { return halfToFloat(w[n * cols + k]); },
             describe(kLinearF16Kernel, shape, tokens, 0, 0, useBias));
       }
-}
-
-//===----------------------------------------------------------------------===//
-// Micro-benchmark
-//===----------------------------------------------------------------------===//
-
-/// The event functions, which Driver does not resolve; libcuda is loaded.
-struct Events {
-  CUresult (*create)(CUevent *, unsigned) = nullptr;
-  CUresult (*record)(CUevent, CUstream) = nullptr;
-  CUresult (*synchronize)(CUevent) = nullptr;
-  CUresult (*elapsed)(float *, CUevent, CUevent) = nullptr;
-  CUresult (*destroy)(CUevent) = nullptr;
-
-  bool load() {
-    void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-    if (!library)
-      library = dlopen("libcuda.so.1", RTLD_NOW);
-    if (!library)
-      return false;
-    create =
-        reinterpret_cast<decltype(create)>(dlsym(library, "cuEventCreate"));
-    record =
-        reinterpret_cast<decltype(record)>(dlsym(library, "cuEventRecord"));
-    synchronize = reinterpret_cast<decltype(synchronize)>(
-        dlsym(library, "cuEventSynchronize"));
-    elapsed = reinterpret_cast<decltype(elapsed)>(
-        dlsym(library, "cuEventElapsedTime"));
-    destroy = reinterpret_cast<decltype(destroy)>(
-        dlsym(library, "cuEventDestroy_v2"));
-    return create && record && synchronize && elapsed && destroy;
-  }
-};
-
-TEST(GPUKernelsTest, DISABLED_Benchmark) {
-  REQUIRE_GPU();
-  Events events;
-  ASSERT_TRUE(events.load()) << "cannot resolve the cuEvent functions";
-  const Driver &api = gpu().api();
-  CUstream stream = gpu().device->stream();
-  CUevent start, stop;
-  ASSERT_EQ(events.create(&start, 0), CUDA_SUCCESS);
-  ASSERT_EQ(events.create(&stop, 0), CUDA_SUCCESS);
-
-  constexpr int kWarmup = 10, kRuns = 50;
-  // Weight copies rotate so that together they exceed the 50-60 MB L2.
-  constexpr double kRotationBytes = 256e6;
-  std::printf("%-16s %6s %6s %10s %10s\n", "kernel", "rows", "cols", "us",
-              "GB/s");
-  for (Shape shape :
-       {Shape{4096, 4096}, Shape{11008, 4096}, Shape{4096, 11008}})
-    for (int bits : {2, 3, 4, 0}) { // 0: fp16.
-      int64_t rows = shape.rows, cols = shape.cols;
-      size_t weightBytes = bits ? size_t(bits) * rows * ((cols + 7) / 8)
-                                : size_t(rows) * cols * 2;
-      size_t lutBytes = bits ? (size_t(rows) << bits) * 2 : 0;
-      int copies =
-          int(std::clamp(kRotationBytes / double(weightBytes), 2.0, 64.0));
-      std::vector<std::unique_ptr<DeviceBuffer>> weights, luts;
-      for (int i = 0; i < copies; ++i) {
-        weights.push_back(std::make_unique<DeviceBuffer>());
-        ASSERT_NO_ERROR(weights.back()->allocate(weightBytes));
-        // Random-looking codes: a constant byte would make every lane take the
-        // same codebook entry.
-        ASSERT_EQ(api.cuMemsetD32(weights.back()->pointer,
-                                  0x9e3779b9u + unsigned(i), weightBytes / 4),
-                  CUDA_SUCCESS);
-        luts.push_back(std::make_unique<DeviceBuffer>());
-        ASSERT_NO_ERROR(luts.back()->allocate(lutBytes + 16));
-      }
-      DeviceBuffer dx, dy, dBias;
-      ASSERT_NO_ERROR(dx.allocate(cols * 4));
-      ASSERT_NO_ERROR(dy.allocate(rows * 4));
-      int32_t parent = bits;
-      int64_t tokens = 1;
-      auto run = [&](int i) -> CUresult {
-        uint64_t w = weights[i % copies]->pointer,
-                 lut = luts[i % copies]->pointer;
-        if (bits) {
-          void *params[] = {&dx.pointer,    &cols,      &w,
-                            &rows,          &parent,    &lut,
-                            &dBias.pointer, &dy.pointer};
-          LaunchGeometry g = qgemvLaunch(rows);
-          return api.cuLaunchKernel(gpu().qgemv[bits], unsigned(g.gridX), 1, 1,
-                                    unsigned(g.blockX), 1, 1, 0, stream, params,
-                                    nullptr);
-        }
-        void *params[] = {&dx.pointer, &tokens,        &cols,      &w,
-                          &rows,       &dBias.pointer, &dy.pointer};
-        LaunchGeometry g = linearF16Launch(rows, 1);
-        return api.cuLaunchKernel(gpu().linearF16, unsigned(g.gridX),
-                                  unsigned(g.gridY), 1, unsigned(g.blockX), 1,
-                                  1, 0, stream, params, nullptr);
-      };
-      for (int i = 0; i < kWarmup; ++i)
-        ASSERT_EQ(run(i), CUDA_SUCCESS);
-      std::vector<float> micros;
-      for (int i = 0; i < kRuns; ++i) {
-        ASSERT_EQ(events.record(start, stream), CUDA_SUCCESS);
-        ASSERT_EQ(run(kWarmup + i), CUDA_SUCCESS);
-        ASSERT_EQ(events.record(stop, stream), CUDA_SUCCESS);
-        ASSERT_EQ(events.synchronize(stop), CUDA_SUCCESS);
-        float ms = 0;
-        ASSERT_EQ(events.elapsed(&ms, start, stop), CUDA_SUCCESS);
-        micros.push_back(ms * 1000.0f);
-      }
-      std::sort(micros.begin(), micros.end());
-      double median = micros[kRuns / 2];
-      std::string name = bits ? std::string(qgemvKernelName(bits))
-                              : std::string(kLinearF16Kernel);
-      std::printf("%-16s %6lld %6lld %10.2f %10.0f\n", name.c_str(),
-                  (long long)rows, (long long)cols, median,
-                  double(weightBytes + lutBytes) / median / 1e3);
-    }
-  events.destroy(start);
-  events.destroy(stop);
 }
 
 } // namespace

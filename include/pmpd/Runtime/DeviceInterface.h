@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Changes whenever a field changes meaning or position. */
-#define PMPD_DEVICE_INTERFACE_VERSION 1
+#define PMPD_DEVICE_INTERFACE_VERSION 2
 
 /* Every function gets `context` as its first argument. None of them returns
  * an error: compiled code cannot handle one, so a failure is recorded in the
@@ -67,10 +67,6 @@ typedef struct PMPDDeviceInterface {
    * with the low bytes of `value`. */
   void (*fill)(void *context, void *dst, uint32_t value, uint32_t elementBytes,
                uint64_t count);
-  /* Waits for the stream, unless the runtime is capturing a CUDA graph (then
-   * it does nothing: the runtime synchronizes before it reads results). */
-  void (*synchronize)(void *context);
-
   /* Records a failure the trampolines detect themselves. */
   void (*recordError)(void *context, const char *message);
 } PMPDDeviceInterface;

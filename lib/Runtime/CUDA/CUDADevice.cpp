@@ -140,7 +140,6 @@ llvm::Expected<std::unique_ptr<CUDADevice>> CUDADevice::open() {
   self.table.launchKernel = launchKernelHook;
   self.table.copy = copyHook;
   self.table.fill = fillHook;
-  self.table.synchronize = synchronizeHook;
   self.table.recordError = recordErrorHook;
   return std::move(result);
 }
@@ -586,17 +585,6 @@ void CUDADevice::fillHook(void *context, void *dst, uint32_t value,
     self.recordError(
         "fill of " + llvm::Twine(count) + " " + llvm::Twine(elementBytes) +
         "-byte elements in compiled code: " + api.describe(result));
-}
-
-void CUDADevice::synchronizeHook(void *context) {
-  auto &self = *static_cast<CUDADevice *>(context);
-  if (self.capturing)
-    return;
-  CUresult result = self.api.cuStreamSynchronize(self.mainStream);
-  if (result != CUDA_SUCCESS)
-    self.recordError("running compiled code on the device: "
-                     "cuStreamSynchronize: " +
-                     self.api.describe(result));
 }
 
 void CUDADevice::recordErrorHook(void *context, const char *message) {

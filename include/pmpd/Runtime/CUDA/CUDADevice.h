@@ -162,7 +162,6 @@ private:
                        uint64_t bytes);
   static void fillHook(void *context, void *dst, uint32_t value,
                        uint32_t elementBytes, uint64_t count);
-  static void synchronizeHook(void *context);
   static void recordErrorHook(void *context, const char *message);
 
   const Driver &api;
