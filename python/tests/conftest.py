@@ -73,8 +73,9 @@ def model(pmpd_artifact):
         yield model
 
 
-# --lit-results FILE: the outcome of every test as lit's JSON results (lit -o)
-# name them, so that scripts/lit-totals.py counts them with the lit suites.
+# --lit-results FILE: the outcome of every test added to lit's JSON results
+# (lit -o FILE; a new file if there is none), so that scripts/lit-totals.py
+# counts them with the lit suites.
 _LIT_CODES = {"passed": "PASS", "skipped": "SKIPPED", "failed": "FAIL"}
 _RANK = ["PASS", "SKIPPED", "FAIL"]
 _outcomes = {}
@@ -82,7 +83,7 @@ _outcomes = {}
 
 def pytest_addoption(parser):
     parser.addoption("--lit-results", metavar="FILE",
-                     help="also write the results as lit's JSON (lit -o)")
+                     help="add the results to lit's JSON results (lit -o)")
 
 
 def _record(name, outcome):
@@ -104,8 +105,13 @@ def pytest_collectreport(report):
 
 def pytest_sessionfinish(session):
     path = session.config.getoption("--lit-results")
-    if path:
-        tests = [{"name": "pmpd-python :: " + name, "code": code}
-                 for name, code in _outcomes.items()]
-        with open(path, "w") as f:
-            json.dump({"tests": tests}, f, indent=1)
+    if not path:
+        return
+    results = {"tests": []}
+    if os.path.exists(path):
+        with open(path) as f:
+            results = json.load(f)
+    results["tests"] += [{"name": "pmpd-python :: " + name, "code": code}
+                         for name, code in _outcomes.items()]
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
