@@ -2,12 +2,14 @@
 # Builds the libFuzzer harnesses (fuzz/, clang-22 with ASan + UBSan) and runs
 # each for SECONDS over its seed corpus (fuzz/corpus/<harness>), keeping what
 # it finds in build/fuzz/corpus/<harness>. A crash stops it with the input
-# saved under build/fuzz/ and a non-zero exit.
+# saved under build/fuzz/ and a non-zero exit. PMPD_BUILD_DIR names another
+# main build than build/ (its generated headers; the harnesses build under it).
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]      default: 10 s each, all
 # Long campaigns: scripts/fuzz.sh 3600 tokenizer   (or -jobs=N by hand).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build/fuzz
+main_build=${PMPD_BUILD_DIR:-$root/build}
+build=$main_build/fuzz
 seconds=${1:-10}
 shift || true
 harnesses=("$@")
@@ -20,7 +22,7 @@ fi
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root/fuzz" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER=clang++-22 -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm \
-    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DPMPD_BUILD_DIR="$root/build" > /dev/null
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DPMPD_BUILD_DIR="$main_build" > /dev/null
 fi
 ninja -C "$build" > "$build/build.log" || { tail -20 "$build/build.log"; exit 1; }
 

@@ -32,6 +32,21 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 import shutil
 import subprocess
+import sys
+
+# A sanitized build's tests run with its sanitizers' options.
+sys.path.insert(0, os.path.join(config.pmpd_src_root, "test"))
+import sanitizers
+
+sanitizers.configure(config)
+
+# Another build of pmpd (scripts/sanitize.sh passes the gcc one to the clang
+# one: lit --param reference_build=DIR), whose compiler output must be the same.
+reference_build = lit_config.params.get("reference_build")
+if reference_build:
+    config.available_features.add("reference-build")
+    config.substitutions.append(
+        ("%reference_bin", os.path.join(os.path.abspath(reference_build), "bin")))
 
 # The gpu target is in the build when nvcc built its kernels; a GPU to run
 # its artifacts is another matter (libcuda and a device).

@@ -3,8 +3,15 @@
 # GoogleTest case.
 
 import os
+import sys
 
 import lit.formats
+
+# A sanitized build's tests run with its sanitizers' options.
+sys.path.insert(0, os.path.join(config.pmpd_src_root, "test"))
+import sanitizers
+
+sanitizers.configure(config)
 
 config.name = "PMPD-Unit"
 config.suffixes = []
