@@ -52,7 +52,8 @@ struct PackedWeight {
   }
 };
 
-/// Rows per parallel work item; a multiple of the 4-row register block.
+/// Rows of a prefill tile (one vector of outputs per token) and the unit of
+/// the rows each thread takes.
 constexpr int64_t kRowTile = 16;
 /// Token counts up to this use the fused decode loop.
 constexpr int64_t kFusedMaxTokens = 4;
@@ -140,8 +141,8 @@ template <int B> struct RowLUT {
     else if constexpr (B == 5)
       return _mm512_permutex2var_ps(lo, idx, hi);
     else
-      return _mm512_i32gather_ps(
-          _mm512_and_si512(idx, _mm512_set1_epi32(0xff)), table, 4);
+      return _mm512_i32gather_ps(_mm512_and_si512(idx, _mm512_set1_epi32(0xff)),
+                                 table, 4);
   }
 };
 
@@ -205,8 +206,8 @@ constexpr int64_t kPrefetchRows = 8;
 /// independent FMA chains, which hides the FMA latency.
 template <int B, int T>
 PMPD_AVX512 void qlinearFusedRows(const PackedWeight &w, const float *xq,
-                                  const float *bias, float *y,
-                                  int64_t rowBegin, int64_t rowEnd) {
+                                  const float *bias, float *y, int64_t rowBegin,
+                                  int64_t rowEnd) {
   int64_t chunks = chunksOf(w.cols);
   RowLUT<B> lut;
   for (int64_t n = rowBegin; n < rowEnd; ++n) {
@@ -289,8 +290,8 @@ PMPD_AVX512 void multiplyTile(const float *x, int64_t tokens, int64_t cols,
                               const float *tile, int64_t n0, int64_t count,
                               int64_t rows, const float *bias, float *y) {
   __mmask16 rowMask = __mmask16((1u << count) - 1);
-  __m512 init = bias ? _mm512_maskz_loadu_ps(rowMask, bias + n0)
-                     : _mm512_setzero_ps();
+  __m512 init =
+      bias ? _mm512_maskz_loadu_ps(rowMask, bias + n0) : _mm512_setzero_ps();
   int64_t t = 0;
   for (; t + kTokenBlock <= tokens; t += kTokenBlock)
     tileBlock<kTokenBlock>(x + t * cols, cols, tile, init, rowMask,
@@ -338,10 +339,10 @@ PMPD_AVX512 void qlinearTiledRows(const PackedWeight &w, const float *x,
                                   int64_t rowBegin, int64_t rowEnd) {
   int64_t chunks = chunksOf(w.cols);
   // Tile element of column 4i + p of a chunk, row 0: (4i + p) * 16.
-  __m512i scatter = _mm512_mullo_epi32(
-      _mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8,
-                       4, 0),
-      _mm512_set1_epi32(kRowTile));
+  __m512i scatter =
+      _mm512_mullo_epi32(_mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28,
+                                          24, 20, 16, 12, 8, 4, 0),
+                         _mm512_set1_epi32(kRowTile));
   RowLUT<B> lut;
   for (int64_t n0 = rowBegin; n0 < rowEnd; n0 += kRowTile) {
     int64_t count = std::min(kRowTile, rowEnd - n0);
@@ -351,8 +352,8 @@ PMPD_AVX512 void qlinearTiledRows(const PackedWeight &w, const float *x,
       for (int64_t c = 0; c < chunks; ++c) {
         __m512i codes = chunkCodes<B>(w, n0 + r, c);
         for (int p = 0; p < 4; ++p)
-          _mm512_i32scatter_ps(tile + (kChunk * c + p) * kRowTile + r,
-                               scatter, lut.lookup(quarter(codes, p)), 4);
+          _mm512_i32scatter_ps(tile + (kChunk * c + p) * kRowTile + r, scatter,
+                               lut.lookup(quarter(codes, p)), 4);
       }
     }
     multiplyTile(x, tokens, w.cols, tile, n0, count, w.rows, bias, y);
@@ -383,10 +384,9 @@ PMPD_AVX512 void linearF16FusedRows(const uint16_t *wt, int64_t rows,
   for (int64_t n = rowBegin; n < rowEnd; ++n) {
     if (n + kPrefetchRows < rowEnd)
       for (int64_t b = 0; b < 2 * cols; b += 64)
-        _mm_prefetch(reinterpret_cast<const char *>(wt + (n + kPrefetchRows) *
-                                                             cols) +
-                         b,
-                     _MM_HINT_T0);
+        _mm_prefetch(
+            reinterpret_cast<const char *>(wt + (n + kPrefetchRows) * cols) + b,
+            _MM_HINT_T0);
     __m512 acc[T][kUnroll];
     for (int t = 0; t < T; ++t)
       for (int u = 0; u < kUnroll; ++u)
@@ -453,8 +453,7 @@ bool cpuHasAVX512() { return false; }
 #endif
 
 KernelISA &currentISA() {
-  static KernelISA isa =
-      cpuHasAVX512() ? KernelISA::AVX512 : KernelISA::Scalar;
+  static KernelISA isa = cpuHasAVX512() ? KernelISA::AVX512 : KernelISA::Scalar;
   return isa;
 }
 
@@ -469,10 +468,9 @@ void qlinearRows(const PackedWeight &w, const float *x, int64_t tokens,
     switch (w.bits) {
 #define PMPD_CASE(B)                                                           \
   case B:                                                                      \
-    return fused ? qlinearFusedRows<B>(w, x, tokens, bias, y, rowBegin,        \
-                                       rowEnd)                                 \
-                 : qlinearTiledRows<B>(w, x, tokens, bias, y, rowBegin,        \
-                                       rowEnd);
+    return fused                                                               \
+               ? qlinearFusedRows<B>(w, x, tokens, bias, y, rowBegin, rowEnd)  \
+               : qlinearTiledRows<B>(w, x, tokens, bias, y, rowBegin, rowEnd);
       PMPD_CASE(2)
       PMPD_CASE(3)
       PMPD_CASE(4)
@@ -490,9 +488,9 @@ void qlinearRows(const PackedWeight &w, const float *x, int64_t tokens,
 /// Rows per parallel chunk: whole register tiles, enough chunks for all
 /// threads.
 int64_t rowGrain(int64_t rows) {
-  return std::max<int64_t>(
-      kRowTile, (rows / (8 * numThreads()) + kRowTile - 1) / kRowTile *
-                    kRowTile);
+  return std::max<int64_t>(kRowTile,
+                           (rows / (8 * numThreads()) + kRowTile - 1) /
+                               kRowTile * kRowTile);
 }
 
 } // namespace
@@ -531,15 +529,13 @@ extern "C" void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
 
 extern "C" void pmpd_linear_f16_f32(const float *x, int64_t tokens,
                                     int64_t cols, const uint16_t *w,
-                                    int64_t rows, const float *bias,
-                                    float *y) {
+                                    int64_t rows, const float *bias, float *y) {
   if (tokens <= 0)
     return;
   parallelFor(rows, rowGrain(rows), [&](int64_t begin, int64_t end) {
 #if PMPD_HAVE_X86
     if (currentISA() == KernelISA::AVX512)
-      return linearF16AVX512Rows(w, rows, cols, x, tokens, bias, y, begin,
-                                 end);
+      return linearF16AVX512Rows(w, rows, cols, x, tokens, bias, y, begin, end);
 #endif
     linearF16ScalarRows(w, rows, cols, x, tokens, bias, y, begin, end);
   });

@@ -101,16 +101,15 @@ private:
   void work() {
     uint32_t seen = 0;
     for (;;) {
-      for (int i = 0; i < kPollIterations && !stopping.load() &&
-                      generation.load() == seen;
+      for (int i = 0;
+           i < kPollIterations && !stopping.load() && generation.load() == seen;
            ++i)
         std::this_thread::yield();
       Job current;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] {
-          return stopping.load() || generation.load() != seen;
-        });
+        wake.wait(lock,
+                  [&] { return stopping.load() || generation.load() != seen; });
         if (stopping.load())
           return;
         current = job;
