@@ -67,6 +67,8 @@ PackedMatrix PackedMatrix::fromKN(const float *b, int64_t k, int64_t n,
 
 std::vector<float> PackedMatrix::unpackRowsNK() const {
   std::vector<float> w(nDim * kDim);
+  if (w.empty())
+    return w;
   for (int64_t row = 0; row < nDim; ++row) {
     const float *src = panel(row / kPanel) + row % kPanel;
     for (int64_t i = 0; i < kDim; ++i)
