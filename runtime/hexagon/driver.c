@@ -154,17 +154,20 @@ int main(int argc, char **argv) {
       break;
     case PMPD_NPU_PREFILL: {
       int64_t position = request.a, count = request.b;
-      if (position < 0 || count < 1 || count > g[kPositions] - position) {
-        if (replyStatus(PMPD_NPU_BAD_REQUEST))
-          return 1;
-        break;
+      /* A count the cache cannot hold leaves the ids unread: the stream is
+       * lost, so the process ends after saying so. */
+      if (count < 1 || count > g[kPositions]) {
+        replyStatus(PMPD_NPU_BAD_REQUEST);
+        return 2;
       }
       int64_t *ids = malloc((size_t)count * sizeof(int64_t));
-      if (!ids)
-        return replyStatus(PMPD_NPU_OUT_OF_MEMORY), 1;
+      if (!ids) {
+        replyStatus(PMPD_NPU_OUT_OF_MEMORY);
+        return 1;
+      }
       if (pmpd_read_all(0, ids, (size_t)count * sizeof(int64_t)))
         return 1;
-      int valid = 1;
+      int valid = position >= 0 && position <= g[kPositions] - count;
       for (int64_t i = 0; i < count; ++i)
         valid &= ids[i] >= 0 && ids[i] < g[kVocab];
       if (!valid) {

@@ -31,7 +31,10 @@ enum PMPDNPUOp {
 
 enum PMPDNPUStatus {
   PMPD_NPU_OK = 0,
-  PMPD_NPU_BAD_REQUEST = 1, /* unknown op, or a count the process refuses */
+  /* An unknown op, a position outside the cache, an id outside the
+   * vocabulary; a prefill count outside the cache also ends the process (its
+   * ids are not read). */
+  PMPD_NPU_BAD_REQUEST = 1,
   PMPD_NPU_OUT_OF_MEMORY = 2,
   PMPD_NPU_NO_WEIGHTS = 3, /* hello: the weights file cannot be mapped */
 };

@@ -24,12 +24,10 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 using namespace pmpd;
 
@@ -188,23 +186,32 @@ llvm::Error NPUExecutor::start(llvm::StringRef binaryPath,
     return makeError("cannot create a file for the NPU process's errors: " +
                      ec.message());
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, stderrPath.c_str(),
-                                   O_WRONLY | O_TRUNC, 0);
+  int errors = ::open(stderrPath.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (errors < 0)
+    return makeError("cannot open " + stderrPath + ": " + strerror(errno));
   std::string bytes = std::to_string(weightsBytes);
   std::string binaryArg = binaryPath.str(), weightsArg = weights.str();
   char *argv[] = {emulator.data(), binaryArg.data(), weightsArg.data(),
                   bytes.data(), nullptr};
-  int spawned =
-      posix_spawn(&child, emulator.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
+  // fork and exec rather than posix_spawn: the process must die with its
+  // host (a killed pmpd-run would otherwise leave it computing), which only
+  // the child can ask for. Only async-signal-safe calls after the fork.
+  pid_t host = getpid();
+  child = fork();
+  if (child == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != host)
+      _exit(126);
+    if (dup2(fds[1], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(errors, 2) < 0)
+      _exit(126);
+    execv(emulator.c_str(), argv);
+    _exit(127);
+  }
+  int forkError = errno;
   ::close(fds[1]);
-  if (spawned != 0) {
+  ::close(errors);
+  if (child < 0) {
     child = -1;
-    return makeError("cannot start " + emulator + ": " + strerror(spawned));
+    return makeError("cannot start " + emulator + ": " + strerror(forkError));
   }
 
   PMPDNPUHello hello;
