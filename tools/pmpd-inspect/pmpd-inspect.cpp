@@ -113,7 +113,10 @@ static void printJSON(raw_ostream &os, const Listing &l) {
           j.attribute(key, value);
       });
     j.attributeArray("tensors", [&] {
-      for (const auto &[t, file] : l.tensors) {
+      for (const auto &entry : l.tensors) {
+        // Named, not bound: lambdas cannot capture bindings in C++17.
+        const auto &t = entry.first;
+        const auto &file = entry.second;
         j.object([&] {
           j.attribute("name", t->name);
           j.attribute("dtype", dtypeName(t->dtype));

@@ -45,9 +45,11 @@ static FailureOr<SmallVector<Override>> parseOverrides(ModuleOp module,
     entry = entry.trim();
     if (entry.empty())
       continue;
-    auto [name, value] = entry.split('=');
-    name = name.trim();
-    value = value.trim();
+    // Not a structured binding: the lambda below captures `name`, which
+    // C++17 does not allow of a binding (clang rejects it as C++20).
+    std::pair<StringRef, StringRef> nameValue = entry.split('=');
+    StringRef name = nameValue.first.trim();
+    StringRef value = nameValue.second.trim();
     unsigned bits = 0;
     auto fail = [&](const Twine &why) {
       module.emitError() << "invalid override '" << entry << "': " << why;
