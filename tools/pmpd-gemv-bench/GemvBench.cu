@@ -163,6 +163,13 @@ struct DeviceBuffer {
   ~DeviceBuffer() { cudaFree(ptr); }
   DeviceBuffer(const DeviceBuffer &) = delete;
   template <typename T> T *as() const { return static_cast<T *>(ptr); }
+  /// `copies` back-to-back copies of `bytes` bytes of `host`.
+  void uploadCopies(const void *host, size_t bytes, int copies) const {
+    for (int c = 0; c < copies; ++c)
+      check(cudaMemcpy(static_cast<uint8_t *>(ptr) + c * bytes, host, bytes,
+                       cudaMemcpyHostToDevice),
+            "upload weights");
+  }
   template <typename T> void upload(const std::vector<T> &host) const {
     check(cudaMemcpy(ptr, host.data(), host.size() * sizeof(T),
                      cudaMemcpyHostToDevice),
@@ -405,17 +412,9 @@ int main(int argc, char **argv) {
     const int f16Copies = copiesFor(double(f16Bytes));
 
     DeviceBuffer planes(planeBytes * planeCopies);
-    for (int c = 0; c < planeCopies; ++c)
-      check(cudaMemcpy(planes.as<uint8_t>() + c * planeBytes,
-                       host.planes.data(), planeBytes,
-                       cudaMemcpyHostToDevice),
-            "upload planes");
+    planes.uploadCopies(host.planes.data(), planeBytes, planeCopies);
     DeviceBuffer f16(f16Bytes * f16Copies);
-    for (int c = 0; c < f16Copies; ++c)
-      check(cudaMemcpy(f16.as<uint8_t>() + c * f16Bytes,
-                       host.weightsF16.data(), f16Bytes,
-                       cudaMemcpyHostToDevice),
-            "upload fp16 weights");
+    f16.uploadCopies(host.weightsF16.data(), f16Bytes, f16Copies);
     DeviceBuffer x(cols * sizeof(float));
     x.upload(host.x);
     std::vector<__half> xHalfHost(cols);
