@@ -163,13 +163,17 @@ void pmpd::parallelFor(int64_t n, int64_t grain,
     return;
   grain = std::max<int64_t>(1, grain);
   Pool &p = getPool();
-  int64_t maxChunks = (n + grain - 1) / grain;
-  int64_t chunks = std::min<int64_t>(maxChunks, int64_t(p.size()) * 4);
+  // Chunks are whole grains (the kernels' grain is a 16-row register tile:
+  // a chunk starting inside one would split it into two partial tiles, each
+  // as costly as a whole one), about four per thread, none empty.
+  int64_t grains = (n + grain - 1) / grain;
+  int64_t chunks = std::min<int64_t>(grains, int64_t(p.size()) * 4);
   if (chunks <= 1 || p.size() == 1 || insideRegion) {
     fn(0, n);
     return;
   }
-  int64_t per = (n + chunks - 1) / chunks;
+  int64_t per = (grains + chunks - 1) / chunks * grain;
+  chunks = (n + per - 1) / per;
   std::function<void(int64_t)> chunkFn = [&](int64_t c) {
     int64_t begin = c * per, end = std::min(n, begin + per);
     if (begin >= end)

@@ -16,7 +16,8 @@ namespace pmpd {
 
 /// Runs fn(begin, end) over [0, n) split into contiguous chunks, on the pool's
 /// threads and the caller's, and returns when all chunks are done. Chunks are
-/// at least `grain` long. Calls from inside a chunk run serially.
+/// whole multiples of `grain` (the last one may be shorter) and start at
+/// multiples of it. Calls from inside a chunk run serially.
 void parallelFor(int64_t n, int64_t grain,
                  const std::function<void(int64_t, int64_t)> &fn);
 
