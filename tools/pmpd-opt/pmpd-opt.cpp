@@ -9,6 +9,7 @@
 #include "pmpd/Conversion/Passes.h"
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Dialect/PMPD/Transforms/Passes.h"
+#include "pmpd/Target/Hexagon/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
   pmpd::registerPMPDConversionPasses();
   pmpd::registerPMPDPasses();
   pmpd::registerPMPDPhasePipeline();
+  pmpd::registerPMPDHexagonPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -131,11 +131,14 @@ llvm::Expected<NPUWorkloadOp> projection(QLinearOp op) {
 /// once more.
 void append(std::vector<NPUWorkloadOp> &ops, NPUWorkloadOp w) {
   llvm::json::Value key = toJSON(w);
-  for (NPUWorkloadOp &existing : ops)
-    if (toJSON(existing) == key) {
-      existing.count += 1;
+  for (NPUWorkloadOp &existing : ops) {
+    NPUWorkloadOp one = existing;
+    one.count = w.count;
+    if (toJSON(one) == key) {
+      existing.count += w.count;
       return;
     }
+  }
   ops.push_back(std::move(w));
 }
 

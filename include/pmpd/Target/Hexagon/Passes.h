@@ -16,8 +16,10 @@ namespace pmpd {
 #define GEN_PASS_REGISTRATION
 #include "pmpd/Target/Hexagon/Passes.h.inc"
 
-/// The module attribute pmpd-record-npu-workload sets (a JSON string).
-constexpr llvm::StringLiteral kNPUWorkloadAttrName = "pmpd.npu_workload";
+/// The module attribute pmpd-record-npu-workload sets (a JSON string). Not
+/// under the pmpd prefix: the dialect verifies its own attributes, and this
+/// one is read and dropped by the hexagon backend before code generation.
+constexpr llvm::StringLiteral kNPUWorkloadAttrName = "npu.workload";
 
 /// What each entry point of a specialized module (layer ops decomposed into
 /// linalg) does; the kernel profile is the built-in one.

@@ -27,7 +27,7 @@ def PMPDRecordNPUWorkload
       (runtime/hexagon/kernel-profile.json, built in).
 
     Identical ops of an entry are merged with a count (one per layer). The
-    result is the module attribute `pmpd.npu_workload` (the JSON text of
+    result is the module attribute `npu.workload` (the JSON text of
     pmpd::NPUWorkload), which the hexagon backend writes into the artifact
     as `npu-workload.json`, and the file `output` when given. The IR is not
     changed otherwise.
