@@ -1,4 +1,4 @@
-//===- Kernels.h - CPU micro-kernels for quantized projections --*- C++ -*-===//
+//===- Kernels.h - CPU micro-kernels (projections, attention) ---*- C++ -*-===//
 //
 // The hot loops that code generation alone does not make fast, chosen by the
 // compiler: y = x * W^T (+ bias) where W is an any-precision packed weight read
@@ -34,6 +34,18 @@ void pmpd_qlinear_f32(const float *x, int64_t tokens, int64_t cols,
 void pmpd_linear_f16_f32(const float *x, int64_t tokens, int64_t cols,
                          const uint16_t *w, int64_t rows, const float *bias,
                          float *y);
+
+/// Causal grouped-query attention over one layer of the KV cache (the
+/// semantics of pmpd.attention): `query` is [tokens][heads][headDim], the
+/// caches `keys` and `values` are whole, [layers][maxPositions][kvHeads]
+/// [headDim], with this call's rows already at positions start .. start +
+/// tokens - 1 of `layer`. Token i attends to positions p <= start + i, head h
+/// to KV head h / (heads / kvHeads), with softmax over q . k / sqrt(headDim).
+/// out is [tokens][heads * headDim].
+void pmpd_attention_f32(const float *query, int64_t tokens, int64_t heads,
+                        const float *keys, const float *values, int64_t layer,
+                        int64_t maxPositions, int64_t kvHeads, int64_t headDim,
+                        int64_t start, float *out);
 
 /// Sets the threads the kernels use (0: one per core) and returns the count
 /// in effect. Artifacts export it: the runtime sets the count in the copy of
