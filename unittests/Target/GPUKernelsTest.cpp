@@ -1,9 +1,10 @@
-//===- GPUKernelsTest.cpp - The GPU projection kernels against the CPU's
-//---===//
+//===- GPUKernelsTest.cpp - The GPU kernels against CPU references --------===//
 //
 // Loads the fatbin built from lib/Target/GPU/Kernels, launches every kernel
-// with the geometry of pmpd/Target/GPU/KernelABI.h on random packed weights and
-// compares with the CPU kernels (pmpd_qlinear_f32, pmpd_linear_f16_f32).
+// with the geometry of pmpd/Target/GPU/KernelABI.h on random inputs and
+// compares the projections with the CPU kernels (pmpd_qlinear_f32,
+// pmpd_linear_f16_f32) and the layer ops with float64 references written
+// here (RMSNorm; causal grouped-query attention over a cache layer).
 // Skipped, with the reason, where there is no CUDA driver or device.
 //
 // Tolerance: both sides compute y = bias + sum_k x_k w_k in fp32 with the same
@@ -50,6 +51,8 @@ struct GPU {
   CUmodule module = nullptr;
   CUfunction qgemv[kMaxKernelBits + 1] = {};
   CUfunction qgemm = nullptr, linearF16 = nullptr;
+  CUfunction rmsNorm = nullptr, attentionDecode = nullptr,
+             attentionCombine = nullptr, attentionPrefill = nullptr;
   std::string skipReason;
 
   const Driver &api() const { return device->driver(); }
@@ -99,6 +102,10 @@ GPU &gpu() {
       get(g->qgemv[bits], qgemvKernelName(bits));
     get(g->qgemm, kQGemmKernel);
     get(g->linearF16, kLinearF16Kernel);
+    get(g->rmsNorm, kRMSNormKernel);
+    get(g->attentionDecode, kAttentionDecodeKernel);
+    get(g->attentionCombine, kAttentionCombineKernel);
+    get(g->attentionPrefill, kAttentionPrefillKernel);
     std::printf("GPU kernels on %s\n", g->device->name().c_str());
     return g;
   }();
@@ -381,6 +388,199 @@ TEST(GPUKernelsTest, LinearF16MatchesCPU) {
             got, want, x, useBias ? bias.data() : nullptr, tokens, rows, cols,
             [&](int64_t n, int64_t k) { return halfToFloat(w[n * cols + k]); },
             describe(kLinearF16Kernel, shape, tokens, 0, 0, useBias));
+      }
+}
+
+TEST(GPUKernelsTest, RMSNormMatchesReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(17);
+  for (int64_t hidden : {100, 512, 4096})
+    for (int64_t tokens : {1, 3}) {
+      std::vector<float> x = randomVector(size_t(tokens * hidden), rng);
+      std::vector<float> wf = randomVector(size_t(hidden), rng);
+      std::vector<uint16_t> w(wf.size());
+      for (size_t i = 0; i < w.size(); ++i)
+        w[i] = floatToHalf(wf[i]);
+      float epsilon = 1e-5f;
+      std::vector<float> got(x.size());
+      DeviceBuffer dx, dw, dy;
+      ASSERT_NO_ERROR(dx.upload(x));
+      ASSERT_NO_ERROR(dw.upload(w));
+      ASSERT_NO_ERROR(dy.upload(got));
+      void *params[] = {&dx.pointer, &hidden, &dw.pointer, &epsilon,
+                        &dy.pointer};
+      ASSERT_NO_ERROR(launch(gpu().rmsNorm,
+                             {tokens, 1, 1, kLayerOpThreads}, params));
+      ASSERT_NO_ERROR(dy.download(got));
+      for (int64_t t = 0; t < tokens; ++t) {
+        double squares = 0;
+        for (int64_t c = 0; c < hidden; ++c)
+          squares += double(x[t * hidden + c]) * x[t * hidden + c];
+        double inverse = 1.0 / std::sqrt(squares / double(hidden) + epsilon);
+        for (int64_t c = 0; c < hidden; ++c) {
+          double want = halfToFloat(w[c]) * (x[t * hidden + c] * inverse);
+          // A few fp32 roundings of values of magnitude ~|w| * |x| * inverse.
+          EXPECT_NEAR(got[t * hidden + c], want, 1e-5 * (1 + std::fabs(want)))
+              << "hidden=" << hidden << " token " << t << " column " << c;
+        }
+      }
+    }
+}
+
+/// Causal grouped-query attention in float64: queries [tokens][heads][dim] at
+/// positions start.., one layer of caches [positions][kvHeads][dim].
+std::vector<double> referenceAttention(const std::vector<float> &q,
+                                       int64_t tokens,
+                                       const std::vector<float> &keys,
+                                       const std::vector<float> &values,
+                                       int64_t start, int heads, int kvHeads,
+                                       int dim) {
+  std::vector<double> out(size_t(tokens) * heads * dim);
+  double scale = 1.0 / std::sqrt(double(dim));
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int h = 0; h < heads; ++h) {
+      int kv = h / (heads / kvHeads);
+      int64_t visible = start + t + 1;
+      std::vector<double> scores(visible);
+      double max = -INFINITY;
+      for (int64_t p = 0; p < visible; ++p) {
+        double dot = 0;
+        for (int d = 0; d < dim; ++d)
+          dot += double(q[(t * heads + h) * dim + d]) *
+                 keys[(p * kvHeads + kv) * dim + d];
+        scores[p] = dot * scale;
+        max = std::max(max, scores[p]);
+      }
+      double sum = 0;
+      for (double &score : scores)
+        sum += score = std::exp(score - max);
+      for (int d = 0; d < dim; ++d) {
+        double acc = 0;
+        for (int64_t p = 0; p < visible; ++p)
+          acc += scores[p] * values[(p * kvHeads + kv) * dim + d];
+        out[(t * heads + h) * dim + d] = acc / sum;
+      }
+    }
+  return out;
+}
+
+struct AttentionCase {
+  int heads, kvHeads, dim;
+};
+const AttentionCase kAttentionCases[] = {
+    {4, 4, 32}, {8, 2, 64}, {8, 4, 128}, {32, 32, 128}};
+
+/// Two cache layers of `positions` rows; the kernels read layer 1.
+struct Caches {
+  int64_t positions;
+  std::vector<float> keys, values; // Layer 1 only, for the reference.
+  DeviceBuffer dKeys, dValues;
+
+  llvm::Error make(int64_t positions, int kvHeads, int dim, std::mt19937 &rng) {
+    this->positions = positions;
+    size_t layer = size_t(positions) * kvHeads * dim;
+    std::vector<float> k = randomVector(2 * layer, rng),
+                       v = randomVector(2 * layer, rng);
+    keys.assign(k.begin() + layer, k.end());
+    values.assign(v.begin() + layer, v.end());
+    if (llvm::Error error = dKeys.upload(k))
+      return error;
+    return dValues.upload(v);
+  }
+  uint64_t layerOne(const DeviceBuffer &cache, int kvHeads, int dim) const {
+    return cache.pointer + uint64_t(positions) * kvHeads * dim * sizeof(float);
+  }
+};
+
+void expectAttention(const std::vector<float> &got,
+                     const std::vector<double> &want, const std::string &what) {
+  int failures = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    // Convex combinations of values in [-1, 1]: fp32 and expf roundings.
+    if (!(std::fabs(got[i] - want[i]) <= 2e-5) && failures++ < 5)
+      ADD_FAILURE() << what << ": out[" << i << "] = " << got[i]
+                    << ", the reference gives " << want[i];
+  EXPECT_EQ(failures, 0) << what;
+}
+
+TEST(GPUKernelsTest, AttentionDecodeMatchesReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(19);
+  // One split, several, and more than kAttentionMaxSplits chunks' worth.
+  for (const AttentionCase &c : kAttentionCases)
+    for (int64_t start : {0, 5, 127, 128, 1000, 9000}) {
+      int64_t visible = start + 1, splits = attentionSplits(visible);
+      Caches caches;
+      ASSERT_NO_ERROR(caches.make(visible + 3, c.kvHeads, c.dim, rng));
+      std::vector<float> q = randomVector(size_t(c.heads) * c.dim, rng);
+      std::vector<float> got(q.size());
+      std::vector<float> partial(size_t(c.heads) * splits * (c.dim + 2));
+      DeviceBuffer dq, dPartial, dOut;
+      ASSERT_NO_ERROR(dq.upload(q));
+      ASSERT_NO_ERROR(dPartial.upload(partial));
+      ASSERT_NO_ERROR(dOut.upload(got));
+      uint64_t keys = caches.layerOne(caches.dKeys, c.kvHeads, c.dim);
+      uint64_t values = caches.layerOne(caches.dValues, c.kvHeads, c.dim);
+      int32_t heads = c.heads, kvHeads = c.kvHeads, dim = c.dim,
+              splitsArg = int32_t(splits);
+      float scale = float(std::pow(double(c.dim), -0.5));
+      void *params[] = {&dq.pointer, &keys,  &values,         &visible,
+                        &heads,      &kvHeads, &dim,          &scale,
+                        &dPartial.pointer, &dOut.pointer};
+      ASSERT_NO_ERROR(launch(gpu().attentionDecode,
+                             {heads, splits, 1, kLayerOpThreads}, params));
+      if (splits > 1) {
+        void *combine[] = {&dPartial.pointer, &splitsArg, &dim, &dOut.pointer};
+        ASSERT_NO_ERROR(launch(gpu().attentionCombine,
+                               {heads, 1, 1, kLayerOpThreads}, combine));
+      }
+      ASSERT_NO_ERROR(dOut.download(got));
+      expectAttention(got,
+                      referenceAttention(q, 1, caches.keys, caches.values,
+                                         start, c.heads, c.kvHeads, c.dim),
+                      "decode heads=" + std::to_string(c.heads) + "/" +
+                          std::to_string(c.kvHeads) +
+                          " dim=" + std::to_string(c.dim) +
+                          " start=" + std::to_string(start));
+    }
+}
+
+TEST(GPUKernelsTest, AttentionPrefillMatchesReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(23);
+  for (const AttentionCase &c : kAttentionCases)
+    for (int64_t tokens : {1, 7, 16, 37, 130})
+      for (int64_t start : {0, 20}) {
+        Caches caches;
+        ASSERT_NO_ERROR(
+            caches.make(start + tokens + 2, c.kvHeads, c.dim, rng));
+        std::vector<float> q =
+            randomVector(size_t(tokens) * c.heads * c.dim, rng);
+        std::vector<float> got(q.size());
+        DeviceBuffer dq, dOut;
+        ASSERT_NO_ERROR(dq.upload(q));
+        ASSERT_NO_ERROR(dOut.upload(got));
+        uint64_t keys = caches.layerOne(caches.dKeys, c.kvHeads, c.dim);
+        uint64_t values = caches.layerOne(caches.dValues, c.kvHeads, c.dim);
+        int32_t heads = c.heads, kvHeads = c.kvHeads, dim = c.dim;
+        float scale = float(std::pow(double(c.dim), -0.5));
+        void *params[] = {&dq.pointer, &tokens, &keys,  &values, &start,
+                          &heads,      &kvHeads, &dim,  &scale,  &dOut.pointer};
+        ASSERT_NO_ERROR(
+            launch(gpu().attentionPrefill,
+                   {ceilDiv(tokens, kPrefillQueries), heads, 1,
+                    kLayerOpThreads},
+                   params));
+        ASSERT_NO_ERROR(dOut.download(got));
+        expectAttention(got,
+                        referenceAttention(q, tokens, caches.keys,
+                                           caches.values, start, c.heads,
+                                           c.kvHeads, c.dim),
+                        "prefill heads=" + std::to_string(c.heads) + "/" +
+                            std::to_string(c.kvHeads) +
+                            " dim=" + std::to_string(c.dim) +
+                            " tokens=" + std::to_string(tokens) +
+                            " start=" + std::to_string(start));
       }
 }
 

@@ -32,6 +32,25 @@ def PMPDThreadWeightsBuffer
   ];
 }
 
+def PMPDDecomposeLayerOps
+    : Pass<"pmpd-decompose-layer-ops", "mlir::ModuleOp"> {
+  let summary = "Expands pmpd.rms_norm and pmpd.attention into linalg";
+  let description = [{
+    For targets without a kernel of their own for the layer ops (cpu,
+    hexagon): each `pmpd.rms_norm` becomes a reduction of the squares of
+    each row and an elementwise scaling; each `pmpd.attention` the slices of
+    the caches it reads, the scores, the causal softmax and the weighted sum
+    of the values, all linalg on tensors, with the same arithmetic in the
+    same order as the kernels are checked against.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def PMPDLowerStepPrecision
     : Pass<"pmpd-lower-step-precision", "mlir::ModuleOp"> {
   let summary = "Lowers the switch points to arithmetic, for every target";
@@ -73,7 +92,8 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
 }
 
 def PMPDLowerToGPU : Pass<"pmpd-lower-to-gpu", "mlir::ModuleOp"> {
-  let summary = "Lowers pmpd.qlinear to launches of the GPU kernels";
+  let summary = "Lowers pmpd.qlinear and the layer ops to launches of the "
+                "GPU kernels";
   let description = [{
     Runs after `pmpd-thread-weights-buffer` and `pmpd-lower-step-precision`,
     on a module that holds the projection kernels as a `gpu.binary` (the GPU
@@ -85,12 +105,20 @@ def PMPDLowerToGPU : Pass<"pmpd-lower-to-gpu", "mlir::ModuleOp"> {
       table), of `pmpd_qgemm` otherwise (prefill); of an fp16 weight, of
       `pmpd_linear_f16`. Each writes a fresh buffer; the grid follows the
       kernel ABI, from the token count at run time where it is dynamic.
+    - `pmpd.rms_norm` becomes a launch of `pmpd_rms_norm` (a block per row).
+    - `pmpd.attention` of one token becomes a launch of
+      `pmpd_attention_decode` over (heads, splits of the visible positions),
+      then, when there is more than one split, of `pmpd_attention_combine`;
+      of more tokens, a launch of `pmpd_attention_prefill`. The kernels read
+      the layer's rows of the caches where they are. A head size the kernels
+      do not take (they take 32, 64 and 128) gets the op's linalg form, which
+      the rest of the pipeline maps onto the GPU.
     - The module becomes a `gpu.container_module`; `pmpd.weight`
       declarations are erased.
   }];
   let options = [
     Option<"kernels", "kernels", "std::string", "\"pmpd_kernels\"",
-           "Symbol of the gpu.binary holding the projection kernels">,
+           "Symbol of the gpu.binary holding the kernels">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -98,6 +126,7 @@ def PMPDLowerToGPU : Pass<"pmpd-lower-to-gpu", "mlir::ModuleOp"> {
     "::mlir::gpu::GPUDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
   ];
 }
 

@@ -1,10 +1,11 @@
-//===- PMPDToGPU.cpp - pmpd.qlinear to launches of the GPU kernels --------===//
+//===- PMPDToGPU.cpp - pmpd ops to launches of the GPU kernels ------------===//
 //
-// The GPU target runs the quantized projections in its CUDA kernels, built
-// into one device binary that the backend adds to the module as a
-// `gpu.binary`; this pass rewrites each pmpd.qlinear into a `gpu.launch_func`
-// of the kernel of its precision and shape, with the geometry the kernels'
-// ABI (pmpd/Target/GPU/KernelABI.h) states. Decode projections (one token)
+// The GPU target runs the quantized projections and the layer ops (RMSNorm,
+// attention over the KV cache) in its CUDA kernels, built into one device
+// binary that the backend adds to the module as a `gpu.binary`; this pass
+// rewrites each pmpd.qlinear, pmpd.rms_norm and pmpd.attention into
+// `gpu.launch_func`s with the geometry the kernels' ABI
+// (pmpd/Target/GPU/KernelABI.h) states. Decode projections (one token)
 // launch the GEMV kernel of their bit width over the shared bit-planes;
 // prefill launches the tiled GEMM.
 //
@@ -14,7 +15,11 @@
 #include "pmpd/Conversion/QLinearLowering.h"
 #include "pmpd/Target/GPU/KernelABI.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
 
 namespace pmpd {
 #define GEN_PASS_DEF_PMPDLOWERTOGPU
@@ -37,10 +42,64 @@ Value tokenTiles(OpBuilder &b, Location loc, Value tokens, int64_t tile) {
   return arith::CeilDivUIOp::create(b, loc, count, indexConstant(b, loc, tile));
 }
 
+Value i32Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), value);
+}
+
+Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
+}
+
+Value asI64(OpBuilder &b, Location loc, Value index) {
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+}
+
+/// `tensor` as a read-only buffer of its own (identity-layout) type.
+Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+      /*read_only=*/true);
+}
+
+/// A fresh buffer of `type` ([tokens, ...]), `tokens` rows.
+Value allocRows(OpBuilder &b, Location loc, RankedTensorType type,
+                Value tokens) {
+  SmallVector<Value> sizes;
+  if (type.isDynamicDim(0))
+    sizes.push_back(tokens);
+  return memref::AllocOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), sizes);
+}
+
+/// Replaces `op`'s result by the tensor of `buffer` once kernels wrote it.
+void replaceWithBuffer(OpBuilder &b, Operation *op, Value buffer) {
+  Value result = bufferization::ToTensorOp::create(
+      b, op->getLoc(), op->getResult(0).getType(), buffer,
+      /*restrict=*/b.getUnitAttr(), /*writable=*/b.getUnitAttr());
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+}
+
 struct LowerToGPU : pmpd::impl::PMPDLowerToGPUBase<LowerToGPU> {
   using PMPDLowerToGPUBase::PMPDLowerToGPUBase;
 
   LogicalResult lowerQLinear(QLinearOp op, SymbolTable &symbols);
+  LogicalResult lowerRMSNorm(RMSNormOp op);
+  LogicalResult lowerAttention(AttentionOp op);
+
+  /// Launches kernel `name` of the kernels' binary.
+  void launch(OpBuilder &b, Location loc, StringRef name,
+              mlir::gpu::KernelDim3 grid, int64_t threads, ValueRange args) {
+    auto symbol =
+        SymbolRefAttr::get(b.getStringAttr(kernels),
+                           {FlatSymbolRefAttr::get(b.getContext(), name)});
+    Value one = indexConstant(b, loc, 1);
+    mlir::gpu::LaunchFuncOp::create(
+        b, loc, symbol, grid,
+        mlir::gpu::KernelDim3{indexConstant(b, loc, threads), one, one},
+        /*dynamicSharedMemorySize=*/Value(), args);
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -55,6 +114,18 @@ struct LowerToGPU : pmpd::impl::PMPDLowerToGPUBase<LowerToGPU> {
     auto lower = [&](QLinearOp op, SymbolTable &symbols) {
       return lowerQLinear(op, symbols);
     };
+    SmallVector<Operation *> layerOps;
+    module.walk([&](Operation *op) {
+      if (isa<RMSNormOp, AttentionOp>(op))
+        layerOps.push_back(op);
+    });
+    for (Operation *op : layerOps) {
+      LogicalResult lowered =
+          isa<RMSNormOp>(op) ? lowerRMSNorm(cast<RMSNormOp>(op))
+                             : lowerAttention(cast<AttentionOp>(op));
+      if (failed(lowered))
+        return signalPassFailure();
+    }
     if (failed(lowerProjections(module, lower)))
       return signalPassFailure();
   }
@@ -127,14 +198,99 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
                                       tiles);
     }
   }
-  Value one = indexConstant(b, loc, 1);
-  auto symbol =
-      SymbolRefAttr::get(b.getStringAttr(kernels),
-                         {FlatSymbolRefAttr::get(b.getContext(), kernel)});
-  mlir::gpu::LaunchFuncOp::create(
-      b, loc, symbol, mlir::gpu::KernelDim3{gridX, gridY, one},
-      mlir::gpu::KernelDim3{indexConstant(b, loc, threads), one, one},
-      /*dynamicSharedMemorySize=*/Value(), args);
+  launch(b, loc, kernel, {gridX, gridY, indexConstant(b, loc, 1)}, threads,
+         args);
   replaceQLinear(b, op, q);
+  return success();
+}
+
+LogicalResult LowerToGPU::lowerRMSNorm(RMSNormOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value input = readBuffer(b, loc, op.getInput());
+  Value weight = readBuffer(b, loc, op.getWeight());
+  Value tokens = memref::DimOp::create(b, loc, input, 0);
+  Value output = allocRows(b, loc, op.getResult().getType(), tokens);
+  int64_t hidden = op.getInput().getType().getDimSize(1);
+  Value epsilon = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(float(op.getEpsilon().convertToDouble())));
+  Value one = indexConstant(b, loc, 1);
+  launch(b, loc, abi::kRMSNormKernel, {tokens, one, one},
+         abi::kLayerOpThreads,
+         {pointerTo(b, loc, input), i64Constant(b, loc, hidden),
+          pointerTo(b, loc, weight), epsilon, pointerTo(b, loc, output)});
+  replaceWithBuffer(b, op, output);
+  return success();
+}
+
+LogicalResult LowerToGPU::lowerAttention(AttentionOp op) {
+  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKVHeads(),
+          headDim = op.getHeadDim();
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  if (!abi::isSupportedHeadDim(headDim)) {
+    // No kernel for this head size: MLIR's own GPU code of the linalg form.
+    op.getResult().replaceAllUsesWith(op.decompose(b));
+    op.erase();
+    return success();
+  }
+  Value query = readBuffer(b, loc, op.getQuery());
+  // The layer's position 0 in each cache.
+  int64_t layerBytes = op.getLayer() * op.getMaxPositions() * kvHeads *
+                       headDim * int64_t(sizeof(float));
+  Value keys = pointerTo(b, loc, readBuffer(b, loc, op.getKeys()), layerBytes);
+  Value values =
+      pointerTo(b, loc, readBuffer(b, loc, op.getValues()), layerBytes);
+  Value tokens = memref::DimOp::create(b, loc, query, 0);
+  Value output = allocRows(b, loc, op.getResult().getType(), tokens);
+  Value scale = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(float(std::pow(double(headDim), -0.5))));
+  Value headsArg = i32Constant(b, loc, heads);
+  Value kvHeadsArg = i32Constant(b, loc, kvHeads);
+  Value headDimArg = i32Constant(b, loc, headDim);
+  Value one = indexConstant(b, loc, 1);
+  Value headsGrid = indexConstant(b, loc, heads);
+
+  if (op.getQuery().getType().getDimSize(0) != 1) {
+    Value queryTiles =
+        arith::CeilDivUIOp::create(b, loc, tokens,
+                                   indexConstant(b, loc, abi::kPrefillQueries));
+    launch(b, loc, abi::kAttentionPrefillKernel, {queryTiles, headsGrid, one},
+           abi::kLayerOpThreads,
+           {pointerTo(b, loc, query), asI64(b, loc, tokens), keys, values,
+            asI64(b, loc, op.getStart()), headsArg, kvHeadsArg, headDimArg,
+            scale, pointerTo(b, loc, output)});
+    replaceWithBuffer(b, op, output);
+    return success();
+  }
+
+  // Decode: splits = min(ceil(visible / kAttentionSplitPositions), max).
+  Value visible = arith::AddIOp::create(b, loc, op.getStart(), one);
+  Value splits = arith::MinUIOp::create(
+      b, loc,
+      arith::CeilDivUIOp::create(
+          b, loc, visible,
+          indexConstant(b, loc, abi::kAttentionSplitPositions)),
+      indexConstant(b, loc, abi::kAttentionMaxSplits));
+  Value partialSize = arith::MulIOp::create(
+      b, loc, splits, indexConstant(b, loc, heads * (headDim + 2)));
+  Value partial = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+      ValueRange{partialSize});
+  Value partialPtr = pointerTo(b, loc, partial);
+  Value outputPtr = pointerTo(b, loc, output);
+  launch(b, loc, abi::kAttentionDecodeKernel, {headsGrid, splits, one},
+         abi::kLayerOpThreads,
+         {pointerTo(b, loc, query), keys, values, asI64(b, loc, visible),
+          headsArg, kvHeadsArg, headDimArg, scale, partialPtr, outputPtr});
+  Value split = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                      splits, one);
+  auto ifSplit = scf::IfOp::create(b, loc, split, /*withElseRegion=*/false);
+  OpBuilder inner = ifSplit.getThenBodyBuilder();
+  Value splitsArg =
+      arith::IndexCastOp::create(inner, loc, inner.getI32Type(), splits);
+  launch(inner, loc, abi::kAttentionCombineKernel, {headsGrid, one, one},
+         abi::kLayerOpThreads, {partialPtr, splitsArg, headDimArg, outputPtr});
+  replaceWithBuffer(b, op, output);
   return success();
 }

@@ -38,6 +38,7 @@ public:
 
 void CPUTargetBackend::buildLoweringPipeline(
     OpPassManager &pm, const TargetOptions &options) const {
+  pm.addPass(createPMPDDecomposeLayerOps());
   buildCommonLowering(pm, createPMPDLowerToCPU());
   buildCoreLowering(pm);
 }

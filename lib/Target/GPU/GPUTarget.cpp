@@ -1,9 +1,9 @@
 //===- GPUTarget.cpp - The GPU target: CUDA on Hopper ---------------------===//
 //
-// The projections launch the prebuilt CUDA kernels (lib/Target/GPU/Kernels,
-// embedded as a gpu.binary); everything else (embedding, norms, RoPE,
-// attention, the MLP's elementwise work, the KV-cache writes) is lowered by
-// MLIR: bufferization, linalg to parallel loops, loops to GPU blocks and
+// The projections, RMSNorm and attention launch the prebuilt CUDA kernels
+// (lib/Target/GPU/Kernels, embedded as a gpu.binary); everything else
+// (embedding, RoPE, the MLP's elementwise work, residuals, the KV-cache
+// writes) is lowered by MLIR: bufferization, linalg to parallel loops, loops to GPU blocks and
 // threads, kernel outlining, NVVM, and `gpu-module-to-binary` with the CUDA
 // toolkit's ptxas (a cubin for sm_90 plus PTX for newer GPUs). The host code
 // keeps the schedule's switch logic and calls the device through MLIR's

@@ -59,6 +59,7 @@ public:
   llvm::Error prepareModule(ModuleOp module) const override;
   void buildLoweringPipeline(OpPassManager &pm,
                              const TargetOptions &options) const override {
+    pm.addPass(createPMPDDecomposeLayerOps());
     buildCommonLowering(pm, createPMPDLowerToCPU());
     buildCoreLowering(pm);
   }

@@ -2,7 +2,9 @@
 //-*-===//
 //
 // The fixed contract between the CUDA kernels of lib/Target/GPU/Kernels (built
-// into one fatbin) and the compiler that launches them with gpu.launch_func.
+// into one fatbin) and the compiler that launches them with gpu.launch_func:
+// the projections (QLinear.cu, below) and the layer ops (LayerOps.cu, further
+// down).
 // Plain C++: no CUDA or LLVM includes, so both sides include it.
 //
 // Kernels (extern "C", parameters exactly as listed; layouts as in
@@ -92,7 +94,51 @@ constexpr LaunchGeometry linearF16Launch(int64_t rows, int64_t tokens) {
 static_assert(kGemvThreads == kGemmThreads,
               "pmpd_linear_f16 uses one block size for both paths");
 
+/// The layer-op kernels (LayerOps.cu), each launched with kLayerOpThreads
+/// threads per block and no dynamic shared memory:
+///
+///   pmpd_rms_norm              grid (tokens)
+///     (const float *x, int64_t hidden, const uint16_t *weight, float epsilon,
+///      float *y)
+///   pmpd_attention_decode      grid (heads, splits): one token
+///     (const float *q, const float *keys, const float *values,
+///      int64_t visible, int32_t heads, int32_t kvHeads, int32_t headDim,
+///      float scale, float *partial, float *out)
+///   pmpd_attention_combine     grid (heads), after decode when splits > 1
+///     (const float *partial, int32_t splits, int32_t headDim, float *out)
+///   pmpd_attention_prefill     grid (ceil(tokens / kPrefillQueries), heads)
+///     (const float *q, int64_t tokens, const float *keys,
+///      const float *values, int64_t start, int32_t heads, int32_t kvHeads,
+///      int32_t headDim, float scale, float *out)
+///
+/// q is [tokens][heads][headDim], out [tokens][heads * headDim]; keys and
+/// values point at position 0 of the layer in caches of [positions][kvHeads]
+/// [headDim] rows; visible = start + 1 positions for decode; partial holds
+/// heads * splits * (headDim + 2) floats. Head dims 32, 64 and 128.
+constexpr int64_t kLayerOpThreads = 256;
+/// K/V rows a warp of the decode kernel loads per step.
+constexpr int64_t kDecodePositions = 4;
+/// Queries a block of the prefill kernel takes.
+constexpr int64_t kPrefillQueries = 16;
+/// Decode splits: one per kAttentionSplitPositions visible positions, at
+/// most kAttentionMaxSplits.
+constexpr int64_t kAttentionSplitPositions = 128;
+constexpr int64_t kAttentionMaxSplits = 64;
+/// The splits of a decode over `visible` positions (the compiler builds the
+/// same arithmetic into the host code).
+constexpr int64_t attentionSplits(int64_t visible) {
+  int64_t splits = ceilDiv(visible, kAttentionSplitPositions);
+  return splits < kAttentionMaxSplits ? splits : kAttentionMaxSplits;
+}
+constexpr bool isSupportedHeadDim(int64_t headDim) {
+  return headDim == 32 || headDim == 64 || headDim == 128;
+}
+
 /// Kernel symbol names in the fatbin.
+constexpr const char *kRMSNormKernel = "pmpd_rms_norm";
+constexpr const char *kAttentionDecodeKernel = "pmpd_attention_decode";
+constexpr const char *kAttentionCombineKernel = "pmpd_attention_combine";
+constexpr const char *kAttentionPrefillKernel = "pmpd_attention_prefill";
 constexpr const char *kQGemmKernel = "pmpd_qgemm";
 constexpr const char *kLinearF16Kernel = "pmpd_linear_f16";
 /// "pmpd_qgemv_b<bits>" for bits in [kMinKernelBits, kMaxKernelBits], else

@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DeviceMath.cuh"
 #include "pmpd/Target/GPU/KernelABI.h"
 
 #include <cstdint>
@@ -37,17 +38,6 @@ namespace {
 constexpr int kRowsPerWarp = int(kGemvRowsPerWarp);
 constexpr int kRowsPerBlock = int(kGemvRowsPerBlock);
 constexpr int kColTile = int(kGemvColTile);
-
-__device__ __forceinline__ float halfBits(uint16_t h) {
-  return __half2float(__ushort_as_half(h));
-}
-
-__device__ __forceinline__ float warpSum(float v) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 /// Moves bit `From` of every byte of v to bit `To` (other bits are garbage and
 /// masked by the caller).

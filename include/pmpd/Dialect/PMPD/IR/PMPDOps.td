@@ -1,7 +1,9 @@
 //===- PMPDOps.td - pmpd operations -----------------------*- tablegen -*-===//
 //
-// Weight declarations bound to a weights file, the quantized projection, and
-// the per-step precision query that switch points dispatch on.
+// Weight declarations bound to a weights file, the quantized projection, the
+// per-step precision query that switch points dispatch on, and the layer ops
+// that targets run as kernels of their own (RMSNorm, attention over the KV
+// cache) or expand into linalg.
 //
 //===----------------------------------------------------------------------===//
 
@@ -133,6 +135,79 @@ def PMPD_StepPrecisionOp : PMPD_Op<"step_precision", [Pure]> {
     `schedule` $schedule `:` type($step) attr-dict
   }];
   let hasVerifier = 1;
+}
+
+def PMPD_RMSNormOp : PMPD_Op<"rms_norm", [Pure]> {
+  let summary = "RMS normalization of the last dimension, scaled by a weight";
+  let description = [{
+    `result[..., c] = weight[c] * (input[..., c] * rsqrt(mean_c'(input[...,
+    c']^2) + epsilon))`, Hugging Face's LlamaRMSNorm, in f32 with the fp16
+    weight widened. A target lowers it to a kernel of its own (the gpu
+    target's reduces each row in one block) or expands it into linalg with
+    `pmpd-decompose-layer-ops`.
+
+    ```mlir
+    %y = pmpd.rms_norm %x, %w epsilon 1.0e-05
+        : tensor<?x512xf32>, tensor<512xf16> -> tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input,
+                       RankedTensorOf<[F16]>:$weight, F64Attr:$epsilon);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `epsilon` $epsilon attr-dict
+    `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  // Folds shape-erasing tensor.casts of the input, as pmpd.qlinear does.
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The same computation as linalg on tensors, built at `b`'s point.
+    ::mlir::Value decompose(::mlir::OpBuilder &b);
+  }];
+}
+
+def PMPD_AttentionOp : PMPD_Op<"attention", [Pure,
+    AllTypesMatch<["keys", "values"]>]> {
+  let summary = "Causal grouped-query attention over one layer of the KV cache";
+  let description = [{
+    `query` holds the rotated queries of the n tokens of this call,
+    `[n, Nh, D]`; `keys` and `values` are the whole caches `[L, M, Nkv, D]`
+    with this call's rows already written at positions `start .. start +
+    n - 1` of layer `layer`. Query `i` attends to the cache positions
+    `p <= start + i` of that layer, query head `h` to KV head
+    `h / (Nh / Nkv)` (Hugging Face's repeat_kv), with softmax over
+    `q . k / sqrt(D)`. The result is `[n, Nh * D]`, the heads concatenated
+    as the output projection reads them.
+
+    A target lowers it to a kernel of its own (the gpu target's decode and
+    prefill attention) or expands it into linalg with
+    `pmpd-decompose-layer-ops`.
+
+    ```mlir
+    %a = pmpd.attention %q, %kc, %vc at %start layer 0
+        : tensor<?x8x64xf32>, tensor<6x1024x4x64xf32> -> tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$query,
+                       RankedTensorOf<[F32]>:$keys,
+                       RankedTensorOf<[F32]>:$values, Index:$start,
+                       I64Attr:$layer);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `at` $start `layer` $layer attr-dict
+    `:` type($query) `,` type($keys) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumHeads() { return getQuery().getType().getDimSize(1); }
+    int64_t getNumKVHeads() { return getKeys().getType().getDimSize(2); }
+    int64_t getHeadDim() { return getKeys().getType().getDimSize(3); }
+    int64_t getMaxPositions() { return getKeys().getType().getDimSize(1); }
+    /// The same computation as linalg on tensors, built at `b`'s point.
+    ::mlir::Value decompose(::mlir::OpBuilder &b);
+  }];
 }
 
 #endif // PMPD_DIALECT_PMPD_IR_PMPDOPS_TD
