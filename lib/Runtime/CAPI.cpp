@@ -152,6 +152,11 @@ int64_t pmpd_detokenize(pmpd_model *model, const int64_t *ids, int64_t count,
 
 void pmpd_reset(pmpd_model *model) { model->session->reset(); }
 
+int64_t pmpd_rewind(pmpd_model *model, int64_t position) {
+  model->session->rewind(position);
+  return model->session->position();
+}
+
 static int prefillInto(pmpd_model *model, const int64_t *ids, int64_t count,
                        float *logits, bool everyPosition) {
   if (count < 0)
@@ -189,6 +194,24 @@ int pmpd_decode(pmpd_model *model, int64_t id, int64_t step, float *logits,
     std::memcpy(logits, result->data(), result->size() * sizeof(float));
   if (bits)
     *bits = int32_t(ran);
+  return 0;
+}
+
+void pmpd_model_kv_shape(const pmpd_model *model, int64_t *layers,
+                         int64_t *kvHeads, int64_t *headDim) {
+  const ModelConfig &config = model->session->manifest().model;
+  *layers = config.numLayers;
+  *kvHeads = config.numKVHeads;
+  *headDim = config.headDim;
+}
+
+int pmpd_read_kv_cache(pmpd_model *model, int64_t layer, int64_t count,
+                       float *keys, float *values) {
+  if (!keys || !values)
+    return failWith("pmpd_read_kv_cache: no keys or values buffer");
+  if (llvm::Error error =
+          model->session->readCache(layer, count, keys, values))
+    return failWith(std::move(error));
   return 0;
 }
 

@@ -8,6 +8,13 @@ using namespace pmpd;
 
 Executor::~Executor() = default;
 
+llvm::Error Executor::readCache(int64_t, int64_t, float *, float *) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "%s: reading the KV cache back is not "
+                                 "supported on this target",
+                                 describe().c_str());
+}
+
 namespace {
 using Factory = llvm::Expected<std::unique_ptr<Executor>> (*)(
     const Manifest &, llvm::StringRef, const SessionOptions &);

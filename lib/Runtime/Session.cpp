@@ -59,3 +59,16 @@ llvm::Expected<llvm::ArrayRef<float>> Session::decode(int64_t id, int64_t step,
   ++cached;
   return llvm::ArrayRef<float>(logits);
 }
+
+llvm::Error Session::readCache(int64_t layer, int64_t count, float *keys,
+                               float *values) {
+  int64_t layers = info.model.numLayers;
+  if (layer < 0 || layer >= layers)
+    return makeError("KV cache layer " + llvm::Twine(layer) +
+                     " is outside [0, " + llvm::Twine(layers) + ")");
+  if (count < 0 || count > cached)
+    return makeError("cannot read " + llvm::Twine(count) +
+                     " KV cache positions: " + llvm::Twine(cached) +
+                     " are cached");
+  return runner->readCache(layer, count, keys, values);
+}

@@ -265,6 +265,12 @@ class Model:
         """Forgets every cached token."""
         _capi.lib().pmpd_reset(self._handle())
 
+    def rewind(self, position: int) -> int:
+        """Forgets the tokens cached at `position` and later, so that the
+        next decode step runs there on the rows before it (to branch a
+        generation without prefilling again); the tokens still cached."""
+        return _capi.lib().pmpd_rewind(self._handle(), int(position))
+
     def prefill(self, ids: Sequence[int]) -> np.ndarray:
         """Runs `ids` as prefill at the next positions; the last position's
         logits [vocab_size]. The decode schedule starts over."""
@@ -285,6 +291,28 @@ class Model:
             self._handle(), int(token), int(step), _pointer(out, c_float),
             byref(bits)))
         return out, bits.value
+
+    @property
+    def kv_shape(self):
+        """(layers, KV heads, head size) of the KV cache."""
+        dims = [c_int64(0), c_int64(0), c_int64(0)]
+        _capi.lib().pmpd_model_kv_shape(self._handle(), *map(byref, dims))
+        return tuple(d.value for d in dims)
+
+    def kv_cache(self, count: int, layer: int = -1):
+        """The cached (keys, values) of `layer` (negative: from the last) at
+        positions [0, count), each float32 [count, kv_heads, head_dim]: what
+        a prompt-adaptive scheduler reads after the prefill. `count` may not
+        exceed the positions cached."""
+        layers, heads, head_dim = self.kv_shape
+        if layer < 0:
+            layer += layers
+        keys = np.empty((count, heads, head_dim), dtype=np.float32)
+        values = np.empty_like(keys)
+        _capi.check(_capi.lib().pmpd_read_kv_cache(
+            self._handle(), int(layer), int(count), _pointer(keys, c_float),
+            _pointer(values, c_float)))
+        return keys, values
 
     def perplexity(self, docs, prefill: int = 128,
                    reference: Optional["Model"] = None, max_docs: int = 0,

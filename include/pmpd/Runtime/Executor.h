@@ -42,6 +42,12 @@ public:
                              std::vector<float> &logits, unsigned &bits) = 0;
   /// Starts a new decode phase: a learned schedule's state starts over.
   virtual llvm::Error resetSchedule() = 0;
+  /// Copies the keys and values of `layer` at positions [0, count), each
+  /// [count][kvHeads][headDim] floats, into `keys` and `values` (what a
+  /// prompt-adaptive scheduler is trained on). Not every executor can read
+  /// its cache back: the default is an error saying so.
+  virtual llvm::Error readCache(int64_t layer, int64_t count, float *keys,
+                                float *values);
   /// Where the code runs, e.g. "cpu, 2 threads" or "NVIDIA H200, sm_90".
   virtual std::string describe() const = 0;
   /// Threads the compiled code's CPU kernels use (1 for device targets).

@@ -17,6 +17,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -37,6 +38,11 @@ public:
   int64_t position() const { return cached; }
   /// Forgets the cached tokens.
   void reset() { cached = 0; }
+  /// Forgets the tokens cached at positions `position` and later (none if
+  /// fewer are cached); the schedule's state is kept.
+  void rewind(int64_t position) {
+    cached = std::min(cached, std::max<int64_t>(position, 0));
+  }
 
   /// Runs `ids` as prefill at the next positions; returns their logits,
   /// [ids.size()][vocab], valid until the next call.
@@ -47,6 +53,12 @@ public:
   /// and sets `bits` to the precision the compiled switch point chose.
   llvm::Expected<llvm::ArrayRef<float>> decode(int64_t id, int64_t step,
                                                unsigned &bits);
+
+  /// Copies the cached keys and values of `layer` at positions
+  /// [0, count), each [count][kvHeads][headDim] floats; `count` may not
+  /// exceed position().
+  llvm::Error readCache(int64_t layer, int64_t count, float *keys,
+                        float *values);
 
 private:
   Session() = default;

@@ -57,6 +57,10 @@ int64_t pmpd_detokenize(pmpd_model *model, const int64_t *ids, int64_t count,
 
 /* Forgets every cached token. */
 void pmpd_reset(pmpd_model *model);
+/* Forgets the tokens cached at `position` and later: the next decode step
+   runs at `position`, on the cache rows before it (a learned schedule's
+   state is kept). Returns how many tokens stay cached. */
+int64_t pmpd_rewind(pmpd_model *model, int64_t position);
 
 /* Runs `count` tokens as prefill at the next positions and copies the last
    position's logits (vocab_size floats) to `logits` if it is not NULL.
@@ -74,6 +78,18 @@ int pmpd_prefill_all(pmpd_model *model, const int64_t *ids, int64_t count,
    schedule ran to `bits` if not NULL. Returns 0, or -1 on error. */
 int pmpd_decode(pmpd_model *model, int64_t id, int64_t step, float *logits,
                 int32_t *bits);
+
+/* The KV cache's shape: layers, KV heads and the size of each head. */
+void pmpd_model_kv_shape(const pmpd_model *model, int64_t *layers,
+                         int64_t *kv_heads, int64_t *head_dim);
+
+/* Copies the cached keys and values of `layer` at positions [0, count),
+   each [count][kv_heads][head_dim] floats, to `keys` and `values` (the
+   features of a prompt-adaptive scheduler). `count` may not exceed the
+   tokens cached. Returns 0, or -1 on error (a target that cannot read its
+   cache back included). */
+int pmpd_read_kv_cache(pmpd_model *model, int64_t layer, int64_t count,
+                       float *keys, float *values);
 
 /* Generation: the prompt as prefill on a fresh cache, then up to
    `max_new_tokens` tokens, greedy when `temperature` is 0, else sampled at

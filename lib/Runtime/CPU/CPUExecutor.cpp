@@ -43,6 +43,15 @@ public:
     std::fill(schedulerState.begin(), schedulerState.end(), 0.0f);
     return llvm::Error::success();
   }
+  llvm::Error readCache(int64_t layer, int64_t count, float *keys,
+                        float *values) override {
+    const ArtifactGeometry &g = library->geometry();
+    size_t row = size_t(g.kvHeads) * g.headDim;
+    size_t first = size_t(layer) * g.cachePositions * row;
+    std::copy_n(kCache.begin() + first, count * row, keys);
+    std::copy_n(vCache.begin() + first, count * row, values);
+    return llvm::Error::success();
+  }
   std::string describe() const override {
     return "cpu (" + manifest.targetArch + "), " + std::to_string(threadCount) +
            " threads";
