@@ -62,6 +62,12 @@ static cl::opt<int64_t>
                cl::desc("Positions of each document run as prefill; later "
                         "positions run as decode steps"),
                cl::init(128), cl::cat(category));
+static cl::opt<int64_t>
+    pplMaxLength("ppl-max-length",
+                 cl::desc("Ids of each document scored: its first N, BOS "
+                          "included (the fixture protocol's 512; documents "
+                          "under 32 ids are skipped)"),
+                 cl::init(512), cl::cat(category));
 static cl::opt<int64_t> pplMaxDocs("max-docs",
                                    cl::desc("Evaluate only the first N "
                                             "documents (0: all)"),
@@ -254,7 +260,8 @@ static int runPerplexity(Session &session) {
   auto tokenizer = Tokenizer::load(tokenizerPath);
   if (!tokenizer)
     return fail(toString(tokenizer.takeError()));
-  auto docs = tokenizeDocuments(pplFile, **tokenizer, pplMaxDocs);
+  auto docs =
+      tokenizeDocuments(pplFile, **tokenizer, pplMaxDocs, pplMaxLength);
   if (!docs)
     return fail(toString(docs.takeError()));
 
@@ -303,7 +310,8 @@ int main(int argc, char **argv) {
       "  pmpd-run ART --prompt-file FILE|- [-n N] [--json]\n"
       "  pmpd-run ART --prompt-ids 1,2,3 [-n N] [--json]\n"
       "  pmpd-run ART --ppl FILE.jsonl[.xz] [--ppl-prefill 128] "
-      "[--kl-ref FP16_ART] [--json]\n");
+      "[--ppl-max-length 512]\n"
+      "      [--kl-ref FP16_ART] [--json]\n");
   int modes = !prompt.empty() + !promptFile.empty() + !promptIds.empty() +
               !pplFile.empty();
   if (modes != 1)
@@ -313,6 +321,9 @@ int main(int argc, char **argv) {
     return fail("-n must be positive");
   if (pplPrefill < 1)
     return fail("--ppl-prefill must be at least 1");
+  if (pplMaxLength < 32)
+    return fail("--ppl-max-length must be at least 32 (shorter documents "
+                "are skipped)");
   auto session = Session::open(artifactDir, sessionOptions());
   if (!session)
     return fail(toString(session.takeError()));
