@@ -70,8 +70,10 @@ static cl::opt<Emit>
 static cl::opt<std::string> schedule(
     "schedule",
     cl::desc("PMPD schedule, e.g. 'prefill=4;decode=4@0,3@64,2@128' (16 = "
-             "fp16), or 'prefill=4;decode=learned:FILE' for a learned "
-             "scheduler (scripts/train_scheduler.py). Default: prefill at the "
+             "fp16), 'prefill=4;decode=learned:FILE' for a learned per-step "
+             "scheduler (scripts/train_scheduler.py), or "
+             "'prefill=4;decode=kv-cache:FILE' for PMPD's prompt-adaptive "
+             "scheduler (scripts/train_kv_scheduler.py). Default: prefill at the "
              "parent precision and one step down every 64 decode steps to the "
              "seed for a packed model; fp16 throughout for an fp16 model"),
     cl::value_desc("spec"), cl::cat(category));
@@ -193,8 +195,12 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
     scheduleAttr = ScheduleAttr::get(
         module->getContext(), scheduleAttr.getPrefill(), scheduleAttr.getBits(),
         scheduleAttr.getSteps(), scheduleAttr.getMonotone(),
-        mlir::StringAttr::get(module->getContext(), kSchedulerFile));
-    manifest.schedulerState = LearnedScheduler::kStateSize;
+        mlir::StringAttr::get(module->getContext(), kSchedulerFile),
+        scheduleAttr.getKvCache());
+    // A kv-cache schedule's state: decided, then each later stage's start.
+    manifest.schedulerState = scheduleAttr.isKVCacheLearned()
+                                  ? int64_t(scheduleAttr.getBits().size())
+                                  : LearnedScheduler::kStateSize;
   }
   manifest.schedule = formatScheduleSpec(scheduleAttr);
   manifest.prefillBits = scheduleAttr.getPrefill();

@@ -2,8 +2,9 @@
 //
 // pmpd.step_precision is the switch point of the compiled decode entry; its
 // lowering is the same on every target: a compare/select chain over a static
-// schedule's thresholds, or a learned schedule's classifier expanded into
-// arithmetic over the state the decode entry carries.
+// schedule's thresholds, a learned schedule's classifier expanded into
+// arithmetic over the state the decode entry carries, or, for a kv-cache
+// schedule, the thresholds its classifiers wrote into that state.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,11 +78,32 @@ Value lowerLearnedStage(OpBuilder &b, StepPrecisionOp op) {
   return arith::AddIOp::create(b, loc, stage, step);
 }
 
+/// Whether a kv-cache schedule's stage `i` has started at `op`'s step: the
+/// state holds each later stage's first step (+inf: never) from index 1.
+Value lowerKVCacheStageReached(OpBuilder &b, StepPrecisionOp op, int64_t i) {
+  Location loc = op.getLoc();
+  Value first = tensor::ExtractOp::create(
+      b, loc, op.getFeatures(),
+      ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+  Value step = arith::SIToFPOp::create(b, loc, b.getF32Type(), op.getStep());
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, step, first);
+}
+
 void lowerStepPrecision(StepPrecisionOp op) {
   ScheduleAttr schedule = op.getSchedule();
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value bits = i32Constant(b, loc, schedule.getBits().front());
+  if (schedule.isKVCacheLearned()) {
+    for (size_t i = 1, e = schedule.getBits().size(); i < e; ++i) {
+      Value reached = lowerKVCacheStageReached(b, op, i);
+      Value stageBits = i32Constant(b, loc, schedule.getBits()[i]);
+      bits = arith::SelectOp::create(b, loc, reached, stageBits, bits);
+    }
+    op.getResult().replaceAllUsesWith(bits);
+    op.erase();
+    return;
+  }
   // Stage i runs from its first step on (static), or when the learned
   // classifier has chosen it.
   Value stage = schedule.isLearned() ? lowerLearnedStage(b, op) : Value();

@@ -25,3 +25,10 @@ module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [2 from 
 // CHECK: #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 16, 2 from 32], learned = "sched.json">
 module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 16, 2 from 32], learned = "sched.json">} {
 }
+
+// -----
+
+// PMPD's prompt-adaptive scheduler: its classifiers pick every switch step.
+// CHECK: #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 0, 2 from 0], learned = "kv.json", kv_cache>
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 0, 2 from 0], learned = "kv.json", kv_cache>} {
+}

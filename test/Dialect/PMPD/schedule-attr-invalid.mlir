@@ -52,3 +52,13 @@ module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 
 
 // expected-error @+1 {{a learned schedule steps down in precision at every stage; stage 2 has 3 bits after 3}}
 module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 8, 3 from 16], learned = "s.json">} {}
+
+// -----
+
+// expected-error @+1 {{a kv_cache schedule needs its classifiers' file (learned = "FILE")}}
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 0], kv_cache>} {}
+
+// -----
+
+// expected-error @+1 {{a kv_cache schedule's stages all start 'from 0' (its classifiers pick the switch steps), but stage 1 starts from 16}}
+module attributes {pmpd.schedule = #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 16], learned = "kv.json", kv_cache>} {}

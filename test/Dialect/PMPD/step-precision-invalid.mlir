@@ -45,3 +45,19 @@ func.func @classifier_shape(%step: i64, %f: tensor<3xf32>) {
   %b = pmpd.step_precision %step features(%f : tensor<3xf32>) schedule <prefill = 4, decode = [4 from 0, 3 from 8, 2 from 16], learned = "s.json"> : i64 {classifier = dense<0.0> : tensor<1x4xf32>}
   return
 }
+
+// -----
+
+func.func @kv_cache_state(%step: i64, %f: tensor<3xf32>) {
+  // expected-error @+1 {{the state of a kv_cache schedule must be 'tensor<2xf32>' ([decided, first step of each later stage]), got 'tensor<3xf32>'}}
+  %b = pmpd.step_precision %step features(%f : tensor<3xf32>) schedule <prefill = 4, decode = [4 from 0, 2 from 0], learned = "kv.json", kv_cache> : i64
+  return
+}
+
+// -----
+
+func.func @kv_cache_classifier(%step: i64, %f: tensor<2xf32>) {
+  // expected-error @+1 {{a kv_cache schedule takes no classifier attribute; its classifiers fill the state}}
+  %b = pmpd.step_precision %step features(%f : tensor<2xf32>) schedule <prefill = 4, decode = [4 from 0, 2 from 0], learned = "kv.json", kv_cache> : i64 {classifier = dense<0.0> : tensor<1x4xf32>}
+  return
+}

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Dialect/PMPD/IR/KVCacheScheduler.h"
 #include "pmpd/Dialect/PMPD/IR/LearnedScheduler.h"
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 #include "pmpd/Dialect/PMPD/IR/ScheduleSpec.h"
@@ -51,7 +52,7 @@ LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      unsigned prefill, ArrayRef<int64_t> bits,
                      ArrayRef<int64_t> steps, bool monotone,
-                     StringAttr learned) {
+                     StringAttr learned, bool kvCache) {
   if (!isSupportedBits(prefill))
     return emitError() << "unsupported prefill precision " << prefill
                        << " bits; expected 2 to 8, or 16 for fp16";
@@ -64,6 +65,9 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (steps.front() != 0)
     return emitError() << "first decode stage must start at step 0, got "
                        << steps.front();
+  if (kvCache && !learned)
+    return emitError() << "a kv_cache schedule needs its classifiers' file "
+                          "(learned = \"FILE\")";
   for (size_t i = 0, e = bits.size(); i < e; ++i) {
     if (bits[i] < 0 || !isSupportedBits(bits[i]))
       return emitError() << "unsupported decode precision " << bits[i]
@@ -71,7 +75,14 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << "; expected 2 to 8, or 16 for fp16";
     if (i == 0)
       continue;
-    if (steps[i] <= steps[i - 1])
+    // The classifiers of a kv_cache schedule choose every switch step.
+    if (kvCache) {
+      if (steps[i] != 0)
+        return emitError() << "a kv_cache schedule's stages all start "
+                              "'from 0' (its classifiers pick the switch "
+                              "steps), but stage "
+                           << i << " starts from " << steps[i];
+    } else if (steps[i] <= steps[i - 1])
       return emitError() << "decode steps must strictly increase, but step "
                          << steps[i] << " follows step " << steps[i - 1];
     if (monotone && bits[i] > bits[i - 1])
@@ -100,6 +111,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   SmallVector<int64_t> bits, steps;
   bool monotone = true;
   StringAttr learned;
+  bool kvCache = false;
   SMLoc loc = parser.getCurrentLocation();
   if (parser.parseLess() || parser.parseKeyword("prefill") ||
       parser.parseEqual() || parser.parseInteger(prefill) ||
@@ -122,6 +134,10 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
       monotone = false;
       continue;
     }
+    if (succeeded(parser.parseOptionalKeyword("kv_cache"))) {
+      kvCache = true;
+      continue;
+    }
     std::string file;
     if (parser.parseKeyword("learned") || parser.parseEqual() ||
         parser.parseString(&file))
@@ -131,7 +147,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   if (parser.parseGreater())
     return {};
   return parser.getChecked<ScheduleAttr>(loc, parser.getContext(), prefill,
-                                         bits, steps, monotone, learned);
+                                         bits, steps, monotone, learned,
+                                         kvCache);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -148,6 +165,8 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
     printer << ", learned = ";
     printer.printString(getLearned().getValue());
   }
+  if (getKvCache())
+    printer << ", kv_cache";
   printer << ">";
 }
 
@@ -179,7 +198,7 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
                                                      MLIRContext *context) {
   std::optional<unsigned> prefill;
   SmallVector<int64_t> bits, steps;
-  bool monotone = true, sawDecode = false;
+  bool monotone = true, sawDecode = false, kvCache = false;
   std::string learned;
   SmallVector<StringRef> fields;
   spec.split(fields, ';', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
@@ -187,6 +206,10 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
     field = field.trim();
     if (field == "nonmonotone") {
       monotone = false;
+      continue;
+    }
+    if (field == "kv-cache") {
+      kvCache = true;
       continue;
     }
     auto [key, value] = field.split('=');
@@ -209,6 +232,19 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
         bits.push_back(stage.bits);
         steps.push_back(stage.from);
       }
+    } else if (key == "decode" && value.consume_front("kv-cache:")) {
+      // PMPD's prompt-adaptive scheduler: the stages are the file's
+      // precisions, every switch step the classifiers' choice.
+      sawDecode = kvCache = true;
+      learned = value.trim().str();
+      llvm::Expected<KVCacheScheduler> scheduler =
+          KVCacheScheduler::load(learned);
+      if (!scheduler)
+        return specError(spec, llvm::toString(scheduler.takeError()));
+      for (int64_t b : scheduler->bits) {
+        bits.push_back(b);
+        steps.push_back(0);
+      }
     } else if (key == "learned") {
       if (value.empty())
         return specError(spec, "learned= needs the classifier's file");
@@ -230,8 +266,9 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
     } else {
       return specError(spec, "unknown field '" + field +
                                  "'; expected prefill=P, decode=B@S,..., "
-                                 "decode=learned:FILE, learned=FILE or "
-                                 "nonmonotone");
+                                 "decode=learned:FILE, "
+                                 "decode=kv-cache:FILE, learned=FILE, "
+                                 "kv-cache or nonmonotone");
     }
   }
   if (!prefill)
@@ -250,7 +287,8 @@ llvm::Expected<ScheduleAttr> pmpd::parseScheduleSpec(StringRef spec,
   });
   ScheduleAttr attr = ScheduleAttr::getChecked(
       emitError, context, *prefill, bits, steps, monotone,
-      learned.empty() ? StringAttr() : StringAttr::get(context, learned));
+      learned.empty() ? StringAttr() : StringAttr::get(context, learned),
+      kvCache);
   if (!attr)
     return specError(spec, message);
   return attr;
@@ -267,5 +305,7 @@ std::string pmpd::formatScheduleSpec(ScheduleAttr schedule) {
     os << ";nonmonotone";
   if (schedule.isLearned())
     os << ";learned=" << schedule.getLearned().getValue();
+  if (schedule.getKvCache())
+    os << ";kv-cache";
   return result;
 }

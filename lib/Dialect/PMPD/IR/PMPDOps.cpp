@@ -224,6 +224,19 @@ LogicalResult StepPrecisionOp::verify() {
   if (!getFeatures())
     return emitOpError("a learned schedule needs the scheduler state as "
                        "features");
+  if (schedule.isKVCacheLearned()) {
+    // The classifiers ran before: the state holds the stages' first steps.
+    auto stateType = RankedTensorType::get(
+        {int64_t(schedule.getBits().size())}, Float32Type::get(getContext()));
+    if (getFeatures().getType() != stateType)
+      return emitOpError("the state of a kv_cache schedule must be ")
+             << stateType << " ([decided, first step of each later stage]), "
+             << "got " << getFeatures().getType();
+    if (getClassifier())
+      return emitOpError("a kv_cache schedule takes no classifier "
+                         "attribute; its classifiers fill the state");
+    return success();
+  }
   auto stateType = RankedTensorType::get({LearnedScheduler::kStateSize},
                                          Float32Type::get(getContext()));
   if (getFeatures().getType() != stateType)

@@ -5,10 +5,13 @@
 // for the step's precision and calls the variant specialized for it; the
 // runtime calls @decode and learns from its last result which precision ran.
 // A learned schedule's classifier is read from its file here and becomes part
-// of the IR; @decode then threads the scheduler state from step to step.
+// of the IR; @decode then threads the scheduler state from step to step. A
+// kv-cache schedule's classifiers run in @decode's first step after a
+// prefill and leave their switch steps in that state.
 //
 //===----------------------------------------------------------------------===//
 
+#include "KVCacheClassifier.h"
 #include "Projections.h"
 
 #include "pmpd/Dialect/PMPD/Transforms/Passes.h"
@@ -144,6 +147,58 @@ static Value buildNextState(OpBuilder &b, Location loc, ScheduleAttr schedule,
   return state;
 }
 
+/// The classifiers of a kv-cache `schedule`, read from its file; their
+/// precisions must be the schedule's.
+static FailureOr<KVCacheScheduler> loadKVCacheScheduler(ModuleOp module,
+                                                        ScheduleAttr schedule) {
+  StringRef path = schedule.getLearned().getValue();
+  llvm::Expected<KVCacheScheduler> scheduler = KVCacheScheduler::load(path);
+  if (!scheduler) {
+    module.emitError() << llvm::toString(scheduler.takeError());
+    return failure();
+  }
+  if (ArrayRef<int64_t>(scheduler->bits) != schedule.getBits()) {
+    InFlightDiagnostic diag = module.emitError();
+    diag << path << ": the scheduler's precisions (";
+    llvm::interleaveComma(scheduler->bits, diag);
+    diag << ") differ from the schedule's " << schedule;
+    return failure();
+  }
+  return std::move(*scheduler);
+}
+
+/// The position and the K and V caches among a decode variant's arguments:
+/// its one i64 or index and its two rank-4 f32 tensors, in that order.
+static LogicalResult findCacheArguments(func::FuncOp variant, ValueRange args,
+                                        int64_t headDim,
+                                        SmallVectorImpl<Value> &found) {
+  Value position;
+  SmallVector<Value> caches;
+  for (Value arg : args) {
+    if (arg.getType().isInteger(64) || arg.getType().isIndex())
+      position = position ? Value() : arg;
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (type && type.getRank() == 4 && type.getElementType().isF32() &&
+        type.hasStaticShape())
+      caches.push_back(arg);
+  }
+  if (!position || caches.size() != 2)
+    return variant.emitError()
+           << "a kv_cache schedule reads the KV cache: the decode variants "
+              "need one i64 or index position and two static "
+              "tensor<LxMxHxDxf32> "
+              "caches among their arguments; got "
+           << variant.getFunctionType();
+  int64_t cacheHeadDim =
+      cast<RankedTensorType>(caches.front().getType()).getDimSize(3);
+  if (cacheHeadDim != headDim)
+    return variant.emitError()
+           << "the kv_cache scheduler's classifiers read heads of " << headDim
+           << ", but the KV cache's heads have " << cacheHeadDim;
+  found.assign({position, caches[0], caches[1]});
+  return success();
+}
+
 namespace {
 
 struct InsertSwitchPointsPass
@@ -162,7 +217,14 @@ struct InsertSwitchPointsPass
     if (failed(schedule))
       return failure();
     DenseElementsAttr classifier;
-    if (schedule->isLearned()) {
+    std::optional<KVCacheScheduler> kvScheduler;
+    if (schedule->isKVCacheLearned()) {
+      FailureOr<KVCacheScheduler> loaded =
+          loadKVCacheScheduler(module, *schedule);
+      if (failed(loaded))
+        return failure();
+      kvScheduler = std::move(*loaded);
+    } else if (schedule->isLearned()) {
       FailureOr<DenseElementsAttr> loaded = loadClassifier(module, *schedule);
       if (failed(loaded))
         return failure();
@@ -215,12 +277,14 @@ struct InsertSwitchPointsPass
              << "a learned schedule needs the decode variants' first result "
                 "to be the logits, tensor<1xVxf32>; got "
              << variantType;
-    auto stateType = RankedTensorType::get({LearnedScheduler::kStateSize},
-                                           Float32Type::get(context));
+    int64_t stateSize = kvScheduler ? kvScheduler->stateSize()
+                                    : LearnedScheduler::kStateSize;
+    auto stateType =
+        RankedTensorType::get({stateSize}, Float32Type::get(context));
     SmallVector<Type> inputs{IntegerType::get(context, 64)};
     llvm::append_range(inputs, variantType.getInputs());
     SmallVector<Type> results(variantType.getResults());
-    if (classifier) {
+    if (classifier || kvScheduler) {
       inputs.push_back(stateType);
       results.push_back(stateType);
     }
@@ -237,7 +301,35 @@ struct InsertSwitchPointsPass
     Value step = entry->getArgument(0);
     ValueRange args = entry->getArguments().drop_front().take_front(
         variantType.getNumInputs());
-    Value state = classifier ? entry->getArguments().back() : Value();
+    Value state =
+        classifier || kvScheduler ? entry->getArguments().back() : Value();
+    if (kvScheduler) {
+      // The first step after a prefill (the runtime zeroes the state then)
+      // runs the classifiers on the prompt's cache.
+      SmallVector<Value> cacheArgs;
+      if (failed(findCacheArguments(variants.front(), args,
+                                    kvScheduler->headDim, cacheArgs)))
+        return failure();
+      Value decided = tensor::ExtractOp::create(
+          builder, loc, state,
+          ValueRange{arith::ConstantIndexOp::create(builder, loc, 0)});
+      Value zero = arith::ConstantFloatOp::create(
+          builder, loc, builder.getF32Type(), APFloat(0.0f));
+      Value undecided = arith::CmpFOp::create(
+          builder, loc, arith::CmpFPredicate::OEQ, decided, zero);
+      auto choose = scf::IfOp::create(
+          builder, loc, undecided,
+          [&](OpBuilder &b, Location loc) {
+            Value chosen =
+                buildKVCacheSchedule(b, loc, *kvScheduler, cacheArgs[1],
+                                     cacheArgs[2], cacheArgs[0], state);
+            scf::YieldOp::create(b, loc, chosen);
+          },
+          [&](OpBuilder &b, Location loc) {
+            scf::YieldOp::create(b, loc, state);
+          });
+      state = choose.getResult(0);
+    }
 
     Value precision =
         StepPrecisionOp::create(builder, loc, IntegerType::get(context, 32),
@@ -261,6 +353,8 @@ struct InsertSwitchPointsPass
     if (classifier)
       returned.push_back(buildNextState(builder, loc, *schedule, state, ran,
                                         dispatch.getResult(0)));
+    else if (kvScheduler)
+      returned.push_back(state);
     returned.push_back(ran);
     func::ReturnOp::create(builder, loc, returned);
     return success();

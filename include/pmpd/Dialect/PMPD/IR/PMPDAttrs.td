@@ -58,10 +58,17 @@ def PMPD_ScheduleAttr : PMPD_Attr<"Schedule", "schedule"> {
     stages are then the precisions the classifier may choose among, each not
     before its step.
 
+    A `kv_cache` learned schedule is PMPD's prompt-adaptive scheduler: once
+    per generation, after the prefill, one classifier per pair of
+    consecutive stages reads the prompt's last-layer KV cache and picks the
+    step at which decode steps down (KVCacheScheduler.h). Its stages all
+    list `from 0`: the classifiers choose every switch step.
+
     ```mlir
     #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 64, 2 from 128]>
     #pmpd.schedule<prefill = 16, decode = [16 from 0]>
     #pmpd.schedule<prefill = 4, decode = [4 from 0, 2 from 32], learned = "sched.json">
+    #pmpd.schedule<prefill = 4, decode = [4 from 0, 3 from 0, 2 from 0], learned = "kv.json", kv_cache>
     ```
 
     The textual form used on command lines and in manifests,
@@ -72,7 +79,8 @@ def PMPD_ScheduleAttr : PMPD_Attr<"Schedule", "schedule"> {
     ArrayRefParameter<"int64_t", "decode precision of each stage">:$bits,
     ArrayRefParameter<"int64_t", "first decode step of each stage">:$steps,
     "bool":$monotone,
-    OptionalParameter<"::mlir::StringAttr", "learned classifier file">:$learned
+    OptionalParameter<"::mlir::StringAttr", "learned classifier file">:$learned,
+    AttrParameter<"bool", "classifiers read the prompt's KV cache">:$kvCache
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -82,6 +90,8 @@ def PMPD_ScheduleAttr : PMPD_Attr<"Schedule", "schedule"> {
     /// Distinct decode precisions, in the order they first appear.
     ::llvm::SmallVector<unsigned> getDistinctDecodeBits() const;
     bool isLearned() const { return static_cast<bool>(getLearned()); }
+    /// A learned schedule whose classifiers read the prompt's KV cache.
+    bool isKVCacheLearned() const { return isLearned() && getKvCache(); }
   }];
 }
 

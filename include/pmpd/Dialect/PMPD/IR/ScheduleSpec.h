@@ -4,7 +4,10 @@
 // options, manifests): `prefill=P;decode=B0@0,B1@S1,...`, with 16 meaning fp16
 // and an optional `;nonmonotone`. A learned scheduler adds `;learned=FILE` to
 // the stages it may choose among; `decode=learned:FILE` takes those stages
-// from FILE. It maps one to one onto #pmpd.schedule.
+// from FILE. PMPD's prompt-adaptive scheduler, `decode=kv-cache:FILE`, takes
+// its precisions from FILE and is written back as
+// `prefill=P;decode=B0@0,B1@0,...;learned=FILE;kv-cache`. It maps one to one
+// onto #pmpd.schedule.
 //
 //===----------------------------------------------------------------------===//
 

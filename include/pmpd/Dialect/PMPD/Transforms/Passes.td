@@ -110,10 +110,22 @@ def PMPDInsertSwitchPoints : Pass<"pmpd-insert-switch-points",
     (largest softmax probability) and entropy of its logits, which must be
     the variants' first result, `tensor<1xVxf32>`, and writes the new state
     into the state argument.
+
+    A `kv_cache` schedule's classifiers (see `KVCacheScheduler.h`) become
+    linalg on tensors in `@decode`, inside an `scf.if` that runs them when
+    the state's first element is 0, i.e. in the first decode step after a
+    prefill (the runtime zeroes the state at every prefill). They read the
+    last layer of the K and V caches (the variants' two rank-4 f32
+    arguments) at the rows before the position (their i64 or index
+    argument), and
+    return the state `tensor<Sxf32>` (S stages): 1, then the first step of
+    each later stage (+inf: never), which `pmpd.step_precision` compares
+    the step with. `@decode` returns that state before the bits.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
