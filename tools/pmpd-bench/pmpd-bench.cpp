@@ -2,16 +2,21 @@
 //
 // Prefill and decode speed of one or more artifacts, measured in this process
 // so that their ratios are meaningful: a prefill row (pp<P>) and one decode
-// row per precision segment the compiled schedule ran (tg<N>).
+// row per precision segment the compiled schedule ran (tg<N>). A hexagon
+// artifact's rates are the emulator's (qemu-hexagon does not time the code);
+// beside them, the NPU cost model's tok/s on a Snapdragon 8 Gen 3 (or
+// --npu-device) for the same test.
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Runtime/NPUCostModel.h"
 #include "pmpd/Runtime/Session.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -37,12 +42,18 @@ static cl::opt<int64_t> threads("num-threads",
                                 cl::init(0), cl::cat(category));
 static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object"),
                           cl::cat(category));
+static cl::opt<std::string>
+    npuDevice("npu-device",
+              cl::desc("NPU described in JSON for the modelled rates of "
+                       "hexagon artifacts (default: a Snapdragon 8 Gen 3)"),
+              cl::value_desc("file"), cl::cat(category));
 
 namespace {
 struct Row {
   std::string artifact, device, schedule, test;
   unsigned bits;
   std::vector<double> rates; // tokens per second, one per repetition.
+  double modelled = 0;        // The NPU cost model's (hexagon), or 0.
 
   double mean() const {
     double s = 0;
@@ -121,6 +132,28 @@ static Error bench(StringRef dir, std::vector<Row> &rows) {
       row.rates.push_back(stat.first / stat.second);
     }
   }
+  if (session.manifest().target == "hexagon") {
+    // The same test on the modelled NPU.
+    SmallString<256> path(dir);
+    sys::path::append(path, NPUWorkload::kFileName);
+    auto workload = NPUWorkload::load(path);
+    if (!workload)
+      return workload.takeError();
+    NPUDevice device = NPUDevice::getDefault();
+    if (!npuDevice.empty()) {
+      auto loaded = NPUDevice::load(npuDevice);
+      if (!loaded)
+        return loaded.takeError();
+      device = *loaded;
+    }
+    auto run = estimateRun(*workload, promptTokens, decodeTokens, device);
+    if (!run)
+      return run.takeError();
+    prefillRow.modelled = run->prefillTokensPerSecond;
+    for (auto &[bits, row] : decodeRows)
+      if (auto it = run->decode.find(bits); it != run->decode.end())
+        row.modelled = it->second.tokensPerSecond();
+  }
   rows.push_back(prefillRow);
   // Decode rows in the order the schedule ran them: highest precision first.
   for (auto it = decodeRows.rbegin(); it != decodeRows.rend(); ++it)
@@ -144,27 +177,45 @@ int main(int argc, char **argv) {
 
   if (jsonOutput) {
     json::Array array;
-    for (const Row &r : rows)
-      array.push_back(json::Object{{"artifact", r.artifact},
-                                   {"device", r.device},
-                                   {"schedule", r.schedule},
-                                   {"test", r.test},
-                                   {"bits", int64_t(r.bits)},
-                                   {"tokens_per_second", r.mean()},
-                                   {"stddev", r.stddev()}});
+    for (const Row &r : rows) {
+      json::Object o{{"artifact", r.artifact},
+                     {"device", r.device},
+                     {"schedule", r.schedule},
+                     {"test", r.test},
+                     {"bits", int64_t(r.bits)},
+                     {"tokens_per_second", r.mean()},
+                     {"stddev", r.stddev()}};
+      if (r.modelled)
+        o["modelled_tokens_per_second"] = r.modelled;
+      array.push_back(std::move(o));
+    }
     outs() << formatv("{0:2}", json::Value(json::Object{
                                    {"repetitions", int64_t(repetitions)},
                                    {"rows", std::move(array)}}))
            << "\n";
     return 0;
   }
-  outs() << formatv("| {0,-28} | {1,-34} | {2,-6} | {3,4} | {4,18} |\n",
-                    "artifact", "schedule", "test", "bits", "t/s");
+  bool modelled = llvm::any_of(rows, [](const Row &r) { return r.modelled; });
+  outs() << formatv("| {0,-28} | {1,-34} | {2,-6} | {3,4} | {4,18} |",
+                    "artifact", "schedule", "test", "bits", "t/s")
+         << (modelled ? " modelled t/s |" : "") << "\n";
   outs() << "| " << std::string(28, '-') << " | " << std::string(34, '-')
-         << " | ------ | ---: | -----------------: |\n";
-  for (const Row &r : rows)
-    outs() << formatv("| {0,-28} | {1,-34} | {2,-6} | {3,4} | {4,18} |\n",
+         << " | ------ | ---: | -----------------: |"
+         << (modelled ? " -----------: |" : "") << "\n";
+  for (const Row &r : rows) {
+    outs() << formatv("| {0,-28} | {1,-34} | {2,-6} | {3,4} | {4,18} |",
                       r.artifact, r.schedule, r.test, r.bits,
                       formatv("{0:f2} ± {1:f2}", r.mean(), r.stddev()).str());
+    if (modelled)
+      outs() << formatv(" {0,12} |",
+                        r.modelled ? formatv("{0:f2}", r.modelled).str() : "");
+    outs() << "\n";
+  }
+  if (modelled)
+    outs() << "hexagon: t/s under qemu-hexagon (emulated, not a phone's); "
+              "modelled t/s on "
+           << (npuDevice.empty() ? NPUDevice::getDefault().name
+                                 : std::string(npuDevice))
+           << ", one HVX context (docs/npu.md)\n";
   return 0;
 }

@@ -223,6 +223,7 @@ static Error writeArtifact(mlir::ModuleOp module, const HFModel &model,
                              ec.message().c_str());
   SmallVector<StringRef> files{manifest.weightsFile, manifest.libraryFile,
                                manifest.tokenizerFile};
+  files.append(target.getAuxiliaryFileNames());
   if (!learnedSource.empty()) {
     if (std::error_code ec =
             sys::fs::copy_file(learnedSource, path(kSchedulerFile)))

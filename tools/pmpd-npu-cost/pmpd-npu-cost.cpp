@@ -161,12 +161,12 @@ int main(int argc, char **argv) {
                     xp ? formatv("{0:f2}", xp).str() : "");
       json::Object o{{"workload", input},
                      {"schedule", schedule},
-                     {"test", test},
+                     {"test", test.str()},
                      {"bits", int64_t(bits)},
                      {"tokens_per_second", rate},
                      {"projection_share", share / 100},
-                     {"ddr_bytes", total.bytes},
-                     {"seconds", total.seconds}};
+                     {"ddr_bytes_per_token", total.bytes / steps},
+                     {"seconds_per_token", total.seconds / steps}};
       if (x) {
         o["speedup_over_baseline"] = x;
         o["projection_speedup_over_baseline"] = xp;

@@ -56,6 +56,11 @@ public:
   /// C interface is the artifact's entry points.
   virtual llvm::Error emitLibrary(mlir::ModuleOp module, llvm::StringRef path,
                                   const TargetOptions &options) const = 0;
+  /// Other files emitLibrary writes into the artifact directory (the
+  /// manifest records their size and hash). The default: none.
+  virtual llvm::SmallVector<llvm::StringRef> getAuxiliaryFileNames() const {
+    return {};
+  }
 };
 
 /// The start every target's lowering shares: the weights buffer, the switch

@@ -14,11 +14,14 @@
 
 #include "pmpd/Conversion/Passes.h"
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
+#include "pmpd/Target/Hexagon/Passes.h"
 #include "pmpd/Target/HostCode.h"
 #include "pmpd/Target/TargetBackend.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
 #include <mutex>
@@ -60,11 +63,17 @@ public:
   void buildLoweringPipeline(OpPassManager &pm,
                              const TargetOptions &options) const override {
     pm.addPass(createPMPDDecomposeLayerOps());
+    // What the entry points do, for the NPU cost model, in the form this
+    // target lowers (emitLibrary writes it into the artifact).
+    pm.addPass(createPMPDRecordNPUWorkload());
     buildCommonLowering(pm, createPMPDLowerToCPU());
     buildCoreLowering(pm);
   }
   llvm::Error emitLibrary(ModuleOp module, StringRef path,
                           const TargetOptions &options) const override;
+  SmallVector<StringRef> getAuxiliaryFileNames() const override {
+    return {NPUWorkload::kFileName};
+  }
 };
 
 } // namespace
@@ -99,6 +108,26 @@ static void disableGenInsert() {
 
 llvm::Error HexagonTargetBackend::emitLibrary(ModuleOp module, StringRef path,
                                               const TargetOptions &) const {
+  // The workload pmpd-record-npu-workload recorded, as npu-workload.json
+  // beside the program; code generation does not see the attribute.
+  auto workload = module->getAttrOfType<StringAttr>(kNPUWorkloadAttrName);
+  if (!workload)
+    return makeError("the lowered module has no " + kNPUWorkloadAttrName +
+                     " attribute (pmpd-record-npu-workload did not run)");
+  SmallString<256> workloadPath = llvm::sys::path::parent_path(path);
+  llvm::sys::path::append(workloadPath, NPUWorkload::kFileName);
+  {
+    auto parsed = llvm::json::parse(workload.getValue());
+    if (!parsed)
+      return parsed.takeError();
+    std::error_code ec;
+    llvm::raw_fd_ostream os(workloadPath, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return makeError("cannot write " + workloadPath + ": " + ec.message());
+    os << llvm::formatv("{0:1}", *parsed) << "\n";
+  }
+  module->removeAttr(kNPUWorkloadAttrName);
+
   disableGenInsert();
   ObjectTarget target;
   target.triple = kTriple.str();
