@@ -68,7 +68,8 @@ def PMPDLowerStepPrecision
 }
 
 def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
-  let summary = "Lowers pmpd.qlinear to calls of the CPU micro-kernels";
+  let summary = "Lowers pmpd.qlinear and pmpd.attention to calls of the CPU "
+                "micro-kernels";
   let description = [{
     Runs after `pmpd-thread-weights-buffer` and `pmpd-lower-step-precision`;
     afterwards only upstream dialects remain.
@@ -77,17 +78,24 @@ def PMPDLowerToCPU : Pass<"pmpd-lower-to-cpu", "mlir::ModuleOp"> {
       precision (`pmpd_qlinear_f32`) or of the fp16 kernel
       (`pmpd_linear_f16_f32`), writing a fresh buffer; the kernels come with
       the runtime and are linked into the artifact's library.
+    - `pmpd.attention` becomes a call of `pmpd_attention_f32`, which reads
+      the layer's rows of the caches where they are and writes a fresh
+      buffer; `pmpd.rms_norm` is expanded into linalg (its `decompose`, as
+      `pmpd-decompose-layer-ops` does).
     - `pmpd.weight` declarations are erased.
     - Float arithmetic may be reassociated and contracted (fast-math
-      `reassoc,contract`), so that LLVM vectorizes the reductions of norms
-      and attention; NaN and infinity semantics are kept.
+      `reassoc,contract`), so that LLVM vectorizes the reductions of the
+      norms; NaN and infinity semantics are kept.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 

@@ -1,9 +1,10 @@
-//===- PMPDToCPU.cpp - pmpd.qlinear to the CPU micro-kernels --------------===//
+//===- PMPDToCPU.cpp - pmpd ops to the CPU micro-kernels ------------------===//
 //
-// The CPU target runs the quantized projections in the runtime's
-// micro-kernels; this pass rewrites each pmpd.qlinear into a call of the
-// kernel of its precision, so that bufferization and MLIR's LLVM lowering
-// handle everything else.
+// The CPU target runs the quantized projections and the attention over the
+// KV cache in the runtime's micro-kernels; this pass rewrites each
+// pmpd.qlinear and pmpd.attention into a call of its kernel, and expands the
+// remaining layer ops (RMSNorm) into linalg, so that bufferization and MLIR's
+// LLVM lowering handle everything else.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +23,7 @@ namespace {
 
 constexpr StringLiteral kPackedKernel = "pmpd_qlinear_f32";
 constexpr StringLiteral kFP16Kernel = "pmpd_linear_f16_f32";
+constexpr StringLiteral kAttentionKernel = "pmpd_attention_f32";
 
 Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
@@ -80,11 +82,79 @@ LogicalResult lowerQLinear(QLinearOp op, SymbolTable &symbols) {
   return success();
 }
 
+/// pmpd.attention as a call of pmpd_attention_f32, which reads the layer's
+/// rows of the caches in place and writes a fresh buffer.
+LogicalResult lowerAttention(AttentionOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto queryType = op.getQuery().getType();
+  auto cacheType = cast<RankedTensorType>(op.getKeys().getType());
+  if (!cacheType.hasStaticShape() || queryType.isDynamicDim(1) ||
+      queryType.isDynamicDim(2))
+    return op.emitOpError("the CPU attention kernel needs static head counts, "
+                          "head size and cache shape");
+  auto bufferOf = [&](Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    return bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+        /*read_only=*/true);
+  };
+  Value query = bufferOf(op.getQuery());
+  Value keys = bufferOf(op.getKeys());
+  Value values = bufferOf(op.getValues());
+  Value tokens = memref::DimOp::create(b, loc, query, 0);
+  auto resultType = op.getResult().getType();
+  SmallVector<Value> dynamicSizes;
+  if (resultType.isDynamicDim(0))
+    dynamicSizes.push_back(tokens);
+  Value output = memref::AllocOp::create(
+      b, loc,
+      MemRefType::get(resultType.getShape(), resultType.getElementType()),
+      dynamicSizes);
+  SmallVector<Value> args = {
+      pointerTo(b, loc, query),
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), tokens),
+      i64Constant(b, loc, op.getNumHeads()),
+      pointerTo(b, loc, keys),
+      pointerTo(b, loc, values),
+      i64Constant(b, loc, op.getLayer()),
+      i64Constant(b, loc, op.getMaxPositions()),
+      i64Constant(b, loc, op.getNumKVHeads()),
+      i64Constant(b, loc, op.getHeadDim()),
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), op.getStart()),
+      pointerTo(b, loc, output)};
+  SmallVector<Type> argTypes;
+  for (Value arg : args)
+    argTypes.push_back(arg.getType());
+  declareKernel(op->getParentOfType<ModuleOp>(), kAttentionKernel, argTypes);
+  func::CallOp::create(b, loc, kAttentionKernel, TypeRange(), args);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, resultType, output, /*restrict=*/b.getUnitAttr(),
+      /*writable=*/b.getUnitAttr());
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
 struct LowerToCPU : pmpd::impl::PMPDLowerToCPUBase<LowerToCPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (failed(lowerProjections(module, lowerQLinear)))
       return signalPassFailure();
+    SmallVector<AttentionOp> attentions;
+    module.walk([&](AttentionOp op) { attentions.push_back(op); });
+    for (AttentionOp op : attentions)
+      if (failed(lowerAttention(op)))
+        return signalPassFailure();
+    // The other layer ops (RMSNorm) as linalg, as pmpd-decompose-layer-ops
+    // expands them.
+    SmallVector<RMSNormOp> norms;
+    module.walk([&](RMSNormOp op) { norms.push_back(op); });
+    for (RMSNormOp op : norms) {
+      OpBuilder b(op);
+      op.getResult().replaceAllUsesWith(op.decompose(b));
+      op.erase();
+    }
 
     // Let LLVM reassociate and contract float arithmetic, so that the
     // reductions of norms and attention vectorize. NaN and infinity

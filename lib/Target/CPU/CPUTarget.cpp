@@ -38,7 +38,8 @@ public:
 
 void CPUTargetBackend::buildLoweringPipeline(
     OpPassManager &pm, const TargetOptions &options) const {
-  pm.addPass(createPMPDDecomposeLayerOps());
+  // pmpd-lower-to-cpu calls the attention kernel and expands the other layer
+  // ops into linalg itself.
   buildCommonLowering(pm, createPMPDLowerToCPU());
   buildCoreLowering(pm);
 }
