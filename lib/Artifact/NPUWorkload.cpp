@@ -219,7 +219,10 @@ Value pmpd::toJSON(const NPUWorkloadOp &op) {
   o["iterations"] = op.iterations;
   o["bytes"] = op.bytes;
   o["arithmetic"] = op.arithmetic;
-  o["special"] = op.special;
+  llvm::json::Object special;
+  for (const auto &[kind, count] : op.special)
+    special[kind] = count;
+  o["special"] = std::move(special);
   return std::move(o);
 }
 

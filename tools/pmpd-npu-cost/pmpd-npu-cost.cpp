@@ -45,6 +45,19 @@ static cl::opt<int64_t>
              cl::desc("HVX contexts the projections' rows are split over "
                       "(default 1: the code as compiled)"),
              cl::init(1), cl::cat(category));
+static cl::opt<std::string>
+    callEntry("call",
+              cl::desc("Print the estimate of one call of this entry point "
+                       "(prefill, decode_b4, ...) instead: its seconds, DDR "
+                       "bytes, kernel packets and scalar cycles"),
+              cl::value_desc("entry"), cl::cat(category));
+static cl::opt<int64_t> callTokens("tokens",
+                                   cl::desc("Tokens of the --call (default 1)"),
+                                   cl::init(1), cl::cat(category));
+static cl::opt<int64_t>
+    callLength("length",
+               cl::desc("KV length after the --call (default: --tokens)"),
+               cl::init(0), cl::cat(category));
 static cl::opt<bool> printDevice("print-device",
                                  cl::desc("Print the device's JSON and exit"),
                                  cl::cat(category));
@@ -108,6 +121,41 @@ int main(int argc, char **argv) {
     return fail("-p, -n and --contexts must be positive");
   NPUCostOptions options;
   options.contexts = contexts;
+
+  if (!callEntry.empty()) {
+    json::Array calls;
+    for (const std::string &input : inputs) {
+      auto w = loadWorkload(input);
+      if (!w)
+        return fail(toString(w.takeError()));
+      auto entry = llvm::find_if(w->entries, [](const NPUWorkloadEntry &e) {
+        return e.name == callEntry;
+      });
+      if (entry == w->entries.end())
+        return fail(input + ": no entry point '" + callEntry + "'");
+      int64_t length = callLength > 0 ? int64_t(callLength) : int64_t(callTokens);
+      auto e = estimateCall(*w, *entry, callTokens, length, device, options);
+      if (!e)
+        return fail(input + ": " + toString(e.takeError()));
+      calls.push_back(json::Object{
+          {"workload", input},
+          {"entry", callEntry},
+          {"tokens", int64_t(callTokens)},
+          {"length", length},
+          {"seconds", e->seconds},
+          {"projection_seconds", e->projectionSeconds},
+          {"scalar_seconds", e->scalarSeconds},
+          {"ddr_bytes", e->bytes},
+          {"projection_ddr_bytes", e->projectionBytes},
+          {"kernel_packets", e->hvx.packets},
+          {"kernel_hvx", e->hvx.hvx},
+          {"kernel_vlut", e->hvx.vlut},
+          {"kernel_vmpy", e->hvx.vmpy},
+          {"scalar_cycles", e->scalarCycles}});
+    }
+    outs() << formatv("{0:2}", json::Value(std::move(calls))) << "\n";
+    return 0;
+  }
 
   std::optional<NPURunEstimate> baseline;
   if (!baselineFile.empty()) {

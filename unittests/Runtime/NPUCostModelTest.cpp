@@ -25,7 +25,7 @@ NPUDevice simpleDevice() {
   d.vlutPerCycle = 1;
   d.vmpyPerCycle = 1;
   d.scalarOpsPerCycle = 1;
-  d.specialCycles = 40;
+  d.specialCycles = {{"exp", 40}, {"div", 6}};
   d.vtcmBytes = 1 << 20;
   d.ddrBytesPerSecond = 1e9;
   d.ddrLatencySeconds = 0;
@@ -186,7 +186,8 @@ TEST(NPUCostModel, ScalarLoopNestInTheSequenceLength) {
   op.iterations = {0, 64};
   op.bytes = {100, 256};
   op.arithmetic = 3;
-  op.special = 1;
+  op.special = {{"exp", 1}};
+  op.name = "linalg.generic";
   w.entries.push_back({"decode_b4", false, 4, {op}});
   auto e = estimateCall(w, w.entries[0], 1, 10, d);
   ASSERT_TRUE(bool(e));
@@ -194,6 +195,18 @@ TEST(NPUCostModel, ScalarLoopNestInTheSequenceLength) {
   EXPECT_NEAR(e->seconds, 2 * 0.02752, 1e-12);
   EXPECT_DOUBLE_EQ(e->bytes, 2 * 2660);
   EXPECT_DOUBLE_EQ(e->projectionSeconds, 0);
+  // Two divides more per iteration: + 640 * 2 * 6 cycles a layer.
+  w.entries[0].ops[0].special["div"] = 2;
+  e = estimateCall(w, w.entries[0], 1, 10, d);
+  ASSERT_TRUE(bool(e));
+  EXPECT_DOUBLE_EQ(e->scalarCycles, 2 * (27520 + 640 * 12));
+  // A kind the device has no cost for is an error, not a free operation.
+  w.entries[0].ops[0].special["sin"] = 1;
+  e = estimateCall(w, w.entries[0], 1, 10, d);
+  ASSERT_FALSE(bool(e));
+  EXPECT_EQ(llvm::toString(e.takeError()),
+            "the device has no cost for 'sin' (special_function_cycles) but "
+            "linalg.generic needs one");
 }
 
 TEST(NPUCostModel, RunFollowsTheScheduleAndThePositions) {

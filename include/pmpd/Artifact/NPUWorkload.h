@@ -80,9 +80,13 @@ struct NPUWorkloadOp {
   // coefficient of L^i at index i.
   std::vector<double> iterations; // Loop iterations.
   std::vector<double> bytes;      // Bytes of the operands.
-  double arithmetic = 0;          // Operations per iteration,
-  double special = 0;             // of which exp, pow, sin, cos, rsqrt, div.
-  std::string name;               // The op, for reports.
+  double arithmetic = 0;          // Plain operations per iteration,
+  /// and operations a plain one does not cost as, per iteration, by kind:
+  /// "div" (fp32 divide), "sqrt" (sqrt, and rsqrt: a sqrt and a "div"),
+  /// "exp", "log", "pow", "sin", "cos" (libm calls), "f16" (an fp16 to fp32
+  /// conversion, a libcall on v67).
+  std::map<std::string, double> special;
+  std::string name; // The op, for reports.
 
   bool isProjection() const { return kind != Kind::Scalar; }
 };

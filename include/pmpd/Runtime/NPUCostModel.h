@@ -37,7 +37,9 @@ struct NPUDevice {
   double vlutPerCycle = 0;       // vlut16 per cycle per context.
   double vmpyPerCycle = 0;       // 16x16-bit vmpy per cycle per context.
   double scalarOpsPerCycle = 0;  // Scalar arithmetic per cycle per thread.
-  double specialCycles = 0;      // One exp, pow, sin, cos, rsqrt or divide.
+  /// Cycles of one operation of each kind NPUWorkloadOp::special names
+  /// (divide, sqrt, exp, ...).
+  std::map<std::string, double> specialCycles;
   int64_t vtcmBytes = 0;         // Vector TCM (on-chip memory).
   double ddrBytesPerSecond = 0;  // DDR bandwidth the NPU reaches.
   double ddrLatencySeconds = 0;  // DDR access latency.

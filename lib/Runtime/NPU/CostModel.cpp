@@ -55,7 +55,15 @@ bool pmpd::fromJSON(const Value &value, NPUDevice &d, Path path) {
          positive("vlut_per_cycle", d.vlutPerCycle) &&
          positive("vmpy_per_cycle", d.vmpyPerCycle) &&
          positive("scalar_ops_per_cycle", d.scalarOpsPerCycle) &&
-         nonNegative("special_function_cycles", d.specialCycles) &&
+         llvm::all_of(d.specialCycles,
+                      [&](const auto &kv) {
+                        if (kv.second >= 0 && std::isfinite(kv.second))
+                          return true;
+                        path.field("special_function_cycles")
+                            .field(kv.first)
+                            .report("must not be negative");
+                        return false;
+                      }) &&
          positive("vtcm_bytes", d.vtcmBytes) &&
          positive("ddr_bytes_per_second", d.ddrBytesPerSecond) &&
          nonNegative("ddr_latency_seconds", d.ddrLatencySeconds);
@@ -164,12 +172,20 @@ projection(const NPUWorkload &workload, const NPUWorkloadOp &op, int64_t tokens,
 }
 
 /// One scalar loop nest at sequence length `length`.
-static NPUCallEstimate scalar(const NPUWorkloadOp &op, int64_t length,
-                              const NPUDevice &device) {
+static llvm::Expected<NPUCallEstimate>
+scalar(const NPUWorkloadOp &op, int64_t length, const NPUDevice &device) {
   NPUCallEstimate e;
   double iterations = polynomial(op.iterations, length);
-  e.scalarCycles = iterations * (op.arithmetic / device.scalarOpsPerCycle +
-                                 op.special * device.specialCycles);
+  double cycles = op.arithmetic / device.scalarOpsPerCycle;
+  for (const auto &[kind, count] : op.special) {
+    auto it = device.specialCycles.find(kind);
+    if (it == device.specialCycles.end())
+      return makeError("the device has no cost for '" + kind +
+                       "' (special_function_cycles) but " + op.name +
+                       " needs one");
+    cycles += count * it->second;
+  }
+  e.scalarCycles = iterations * cycles;
   e.bytes = polynomial(op.bytes, length);
   e.seconds = e.scalarSeconds =
       std::max(e.scalarCycles / device.clockHz,
@@ -190,7 +206,10 @@ pmpd::estimateCall(const NPUWorkload &workload, const NPUWorkloadEntry &entry,
         return e.takeError();
       one = *e;
     } else {
-      one = scalar(op, length, device);
+      auto e = scalar(op, length, device);
+      if (!e)
+        return e.takeError();
+      one = *e;
     }
     for (int64_t i = 0; i < op.count; ++i)
       total += one;

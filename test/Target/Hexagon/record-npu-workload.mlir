@@ -43,7 +43,9 @@
 // CHECK-NEXT: ],
 // CHECK-NEXT: "kind": "scalar",
 // CHECK-NEXT: "name": "linalg.generic",
-// CHECK-NEXT: "special": 1
+// CHECK-NEXT: "special": {
+// CHECK-NEXT: "exp": 1
+// CHECK-NEXT: }
 // CHECK-NEXT: },
 // CHECK-NEXT: {
 // CHECK-NEXT: "cols": 64,
