@@ -8,7 +8,9 @@
 // Skipped, with the reason, where there is no CUDA driver or device.
 //
 // Tolerance: both sides compute y = bias + sum_k x_k w_k in fp32 with the same
-// (exact) fp16 -> fp32 weights, only the order of the additions differs. Each
+// (exact) fp16 -> fp32 weights, only the order of the additions differs (the
+// tensor-core GEMM splits x into fp16 hi + lo parts, which keeps it to about
+// 22 bits: within the same bound). Each
 // fp32 sum's rounding error behaves like a random walk of K steps of at most
 // u/2 * S, S = |bias| + sum_k |x_k w_k| and u = 2^-24, i.e. a standard
 // deviation below 0.3 sqrt(K) u S; the difference of two such sums stays

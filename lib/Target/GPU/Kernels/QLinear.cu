@@ -19,9 +19,10 @@
 //   the 4 x values matching one code word with one conflict-free 16-byte load
 //   and reuses them for all its rows;
 // - fp32 accumulation, one warp-shuffle reduction per row at the end.
-// Prefill (pmpd_qgemm): 64x64 output tiles; a 64-row x 32-column tile of W is
-// dequantized into shared memory, multiplied by the x tile with a 4x4 register
-// block per thread.
+// Prefill (pmpd_qgemm, and pmpd_linear_f16 for more than one token): 64x64
+// output tiles on the tensor cores; a 64-row x 32-column tile of W is
+// dequantized into shared memory as fp16 (exactly: the codebooks are fp16),
+// x is staged as fp16 hi and lo parts, and both products accumulate in fp32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,7 @@
 
 #include <cstdint>
 #include <cuda_fp16.h>
+#include <mma.h>
 
 using namespace pmpd::gpu;
 
@@ -334,27 +336,30 @@ gemvF16(const float *__restrict__ x, int64_t cols,
 constexpr int kTileT = int(kGemmTileTokens);
 constexpr int kTileN = int(kGemmTileRows);
 constexpr int kTileK = int(kGemmTileCols);
-constexpr int kPad = 4; // Keeps float4 rows aligned.
+// Leading dimensions of the shared tiles: multiples of 8 halves (4 floats),
+// as the tensor-core fragment loads and stores require.
+constexpr int kLdX = kTileT + 8, kLdW = kTileN + 8, kLdOut = kTileN + 4;
 static_assert(kGemmThreads == 256 && kTileT == 64 && kTileN == 64 &&
                   kTileK == 32,
               "the GEMM thread mapping below assumes these");
 
 /// Dequantizes the packed rows [n0, n0 + 64) x columns [k0, k0 + 32) into
-/// ws[k][n]: thread (row = tid % 64, byte = tid / 64) decodes 8 columns.
+/// ws[k][n] (the fp16 codebook entries, exactly): thread (row = tid % 64,
+/// byte = tid / 64) decodes 8 columns.
 struct PackedTile {
   const uint8_t *planes;
   int64_t rows, rowBytes, planeStride;
   const uint16_t *lut;
   int bits;
 
-  __device__ __forceinline__ void load(float (*ws)[kTileN + kPad], int64_t n0,
+  __device__ __forceinline__ void load(__half (*ws)[kLdW], int64_t n0,
                                        int64_t k0, int tid) const {
     int r = tid % kTileN, kb = tid / kTileN;
     int64_t row = n0 + r, byte = k0 / 8 + kb;
     if (row >= rows || byte >= rowBytes) {
 #pragma unroll
       for (int c = 0; c < 8; ++c)
-        ws[kb * 8 + c][r] = 0.0f;
+        ws[kb * 8 + c][r] = __ushort_as_half(0);
       return;
     }
     const uint8_t *p = planes + row * rowBytes + byte;
@@ -370,81 +375,95 @@ struct PackedTile {
     const uint16_t *table = lut + row * (int64_t(1) << bits);
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
-      ws[kb * 8 + c][r] = halfBits(__ldg(table + byteOf(lo, c)));
-      ws[kb * 8 + 4 + c][r] = halfBits(__ldg(table + byteOf(hi, c)));
+      ws[kb * 8 + c][r] = __ushort_as_half(__ldg(table + byteOf(lo, c)));
+      ws[kb * 8 + 4 + c][r] = __ushort_as_half(__ldg(table + byteOf(hi, c)));
     }
   }
 };
 
-/// Converts the fp16 rows [n0, n0 + 64) x columns [k0, k0 + 32) into ws[k][n]:
+/// Copies the fp16 rows [n0, n0 + 64) x columns [k0, k0 + 32) into ws[k][n]:
 /// 8 elements per thread, consecutive threads along k.
 struct HalfTile {
   const uint16_t *w;
   int64_t rows, cols;
 
-  __device__ __forceinline__ void load(float (*ws)[kTileN + kPad], int64_t n0,
+  __device__ __forceinline__ void load(__half (*ws)[kLdW], int64_t n0,
                                        int64_t k0, int tid) const {
 #pragma unroll
     for (int s = 0; s < kTileN * kTileK / kGemmThreads; ++s) {
       int e = tid + s * int(kGemmThreads);
       int r = e / kTileK, k = e % kTileK;
       int64_t row = n0 + r, col = k0 + k;
-      ws[k][r] = row < rows && col < cols
-                     ? halfBits(__ldg(w + row * cols + col))
-                     : 0.0f;
+      ws[k][r] = __ushort_as_half(
+          row < rows && col < cols ? __ldg(w + row * cols + col) : 0);
     }
   }
 };
 
+/// y = x W^T (+ bias) on the tensor cores. The weights are fp16 exactly (the
+/// codebooks are fp16); x is split into fp16 hi + lo parts (x - hi rounded),
+/// so that W hi + W lo, accumulated in fp32, keeps x to about 22 bits: the
+/// result is as accurate as an fp32 GEMM for activations below fp16's range
+/// (65504). Warp w computes tokens 16 (w % 4) .. +16 of the block's 64 and
+/// rows 32 (w / 4) .. +32 of its 64.
 template <typename Tile>
 __device__ __forceinline__ void
 gemm(const float *__restrict__ x, int64_t tokens, int64_t cols,
      const Tile &weights, int64_t rows, const float *__restrict__ bias,
      float *__restrict__ y) {
-  __shared__ __align__(16) float xs[kTileK][kTileT + kPad];
-  __shared__ __align__(16) float ws[kTileK][kTileN + kPad];
-  const int tid = threadIdx.x;
-  const int tx = tid % 16, ty = tid / 16; // 4 rows x 4 tokens each.
+  using namespace nvcuda;
+  __shared__ __align__(32) __half xHi[kTileK][kLdX];
+  __shared__ __align__(32) __half xLo[kTileK][kLdX];
+  __shared__ __align__(32) __half ws[kTileK][kLdW];
+  __shared__ __align__(32) float out[kTileT][kLdOut];
+  const int tid = threadIdx.x, warp = tid / 32;
+  const int tm = warp % 4, tn = warp / 4;
   const int64_t n0 = int64_t(blockIdx.x) * kTileN;
   const int64_t t0 = int64_t(blockIdx.y) * kTileT;
 
-  float acc[4][4] = {};
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2];
+  wmma::fill_fragment(acc[0], 0.0f);
+  wmma::fill_fragment(acc[1], 0.0f);
   for (int64_t k0 = 0; k0 < cols; k0 += kTileK) {
 #pragma unroll
     for (int s = 0; s < kTileT * kTileK / kGemmThreads; ++s) {
       int e = tid + s * int(kGemmThreads);
       int t = e / kTileK, k = e % kTileK;
       int64_t tok = t0 + t, col = k0 + k;
-      xs[k][t] =
-          tok < tokens && col < cols ? __ldg(x + tok * cols + col) : 0.0f;
+      float v = tok < tokens && col < cols ? __ldg(x + tok * cols + col) : 0.0f;
+      __half hi = __float2half_rn(v);
+      xHi[k][t] = hi;
+      xLo[k][t] = __float2half_rn(v - __half2float(hi));
     }
     weights.load(ws, n0, k0, tid);
     __syncthreads();
-#pragma unroll 8
-    for (int k = 0; k < kTileK; ++k) {
-      float4 a = *reinterpret_cast<const float4 *>(&xs[k][4 * ty]);
-      float4 b = *reinterpret_cast<const float4 *>(&ws[k][4 * tx]);
-      float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
+    for (int kk = 0; kk < kTileK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::col_major> hi,
+          lo;
+      wmma::load_matrix_sync(hi, &xHi[kk][16 * tm], kLdX);
+      wmma::load_matrix_sync(lo, &xLo[kk][16 * tm], kLdX);
 #pragma unroll
-        for (int j = 0; j < 4; ++j)
-          acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      for (int j = 0; j < 2; ++j) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> w;
+        wmma::load_matrix_sync(w, &ws[kk][32 * tn + 16 * j], kLdW);
+        wmma::mma_sync(acc[j], lo, w, acc[j]);
+        wmma::mma_sync(acc[j], hi, w, acc[j]);
+      }
     }
     __syncthreads();
   }
 
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    int64_t tok = t0 + 4 * ty + i;
-    if (tok >= tokens)
-      continue;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      int64_t n = n0 + 4 * tx + j;
-      if (n < rows)
-        y[tok * rows + n] = acc[i][j] + (bias ? bias[n] : 0.0f);
-    }
+  for (int j = 0; j < 2; ++j)
+    wmma::store_matrix_sync(&out[16 * tm][32 * tn + 16 * j], acc[j], kLdOut,
+                            wmma::mem_row_major);
+  __syncthreads();
+  for (int e = tid; e < kTileT * kTileN; e += int(kGemmThreads)) {
+    int t = e / kTileN, n = e % kTileN;
+    int64_t tok = t0 + t, row = n0 + n;
+    if (tok < tokens && row < rows)
+      y[tok * rows + row] = out[t][n] + (bias ? bias[row] : 0.0f);
   }
 }
 
