@@ -13,7 +13,10 @@
 #                             [--synth-layers N]
 #
 # Environment: PMPD_BUILD (default build/), WORK (default build-llamacpp/,
-# everything downloaded, built and converted goes there; reruns reuse it).
+# everything downloaded, built and converted goes there; reruns reuse it),
+# LLAMA_BENCH_ARGS (more llama-bench options, e.g. "--repack 0": on the
+# 2-vCPU Intel Xeon VM of 2026-12-02 evening, llama-bench of the quantized
+# models crashed in its repacking (AMX) buffers).
 # Needs network access to PyPI (the sdist) and Python's numpy and safetensors.
 # The GGUF conversion is scripts/bench-llamacpp-gguf.py with the sdist's gguf
 # package: the sdist's convert_hf_to_gguf.py imports torch, which cannot be
@@ -111,8 +114,8 @@ results=$work/results.txt
 : >"$results"
 llama() { # model config threads
   local out
-  out=$("$lbuild/bin/llama-bench" -m "$(modeldir "$1")/$2.gguf" -t "$3" -r 1 -p 512 -n 0 -o csv &&
-    "$lbuild/bin/llama-bench" -m "$(modeldir "$1")/$2.gguf" -t "$3" -r 1 -p 0 -n 128 -d 512 -o csv)
+  out=$("$lbuild/bin/llama-bench" -m "$(modeldir "$1")/$2.gguf" -t "$3" -r 1 -p 512 -n 0 -o csv ${LLAMA_BENCH_ARGS:-} &&
+    "$lbuild/bin/llama-bench" -m "$(modeldir "$1")/$2.gguf" -t "$3" -r 1 -p 0 -n 128 -d 512 -o csv ${LLAMA_BENCH_ARGS:-})
   # CSV columns by name: n_prompt, n_gen, avg_ts.
   echo "$out" | python3 -c '
 import csv, sys
