@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Regenerates docs/report.md and its plots (docs/report/*.png): quality of
-uniform and PMPD schedules against average decode bits on docs-val, and
-their CPU decode speed.
+uniform, static PMPD and learned PMPD schedules against average decode bits
+on docs-val, and their CPU decode speed.
 
     scripts/report.py [--max-docs N] [--build DIR]
 
 From a clean checkout this one command does everything: scripts/setup.sh
 (packages, build, the pmpd package), quantization of the bundled model,
 the fp16 artifact and the probe artifacts (pmpd.tune), the measurements and
-the plots. Intermediate artifacts are kept in BUILD/report/ and reused.
+the plots. Intermediate artifacts are kept in BUILD/report/ and reused:
+the learned schedulers' training (scripts/train_kv_scheduler.py on the
+documents after the measured ones, about 20 minutes; scripts/train_scheduler.py,
+a few) runs only when its output is not there.
 """
 import argparse
 import os
@@ -25,6 +28,14 @@ DOCS = os.path.join(ROOT, "fixtures", "docs-val.jsonl.xz")
 # README's schedule and its halved and doubled variants).
 AGNOSTIC = [(32, 64), (64, 128), (128, 256)]
 BUDGETS = [0.5, 1.0, 2.0, 3.0]
+# The prompt-adaptive scheduler's training: tokens generated per prompt (its
+# candidate switch steps are 0, N/3 and 2N/3) and prompts per document.
+KV_NEW_TOKENS = 96
+KV_CUTS = 4
+# The per-step classifier as docs/results.md trained it.
+PER_STEP_STAGES = "4@0,3@16,2@48"
+KV_KIND = "learned PMPD, prompt-adaptive (kv-cache)"
+PER_STEP_KIND = "learned PMPD, per-step classifier"
 
 
 def run(*command):
@@ -61,13 +72,134 @@ def decode_speed(probe, steps_of, tokens=128, prompt=128):
 
 def modelled_speed(evaluator, schedule, speed):
     """A schedule's decode tok/s on the documents: their steps at each
-    precision, at that precision's measured speed."""
+    precision, at that precision's measured speed. A prompt-adaptive
+    schedule's bits depend on the document (Decided); a per-step one's
+    (None) are not known here."""
+    if schedule is None:
+        return None
     seconds = steps = 0
-    for count in evaluator.decode_steps():
+    for doc, count in enumerate(evaluator.decode_steps()):
         for s in range(count):
-            seconds += 1 / speed[schedule.bits_at(s)]
+            bits = (schedule.bits_at(doc, s) if isinstance(schedule, Decided)
+                    else schedule.bits_at(s))
+            seconds += 1 / speed[bits]
             steps += 1
     return steps / seconds
+
+
+def compile_learned(pmpd_compile, quantized, spec, source, out):
+    """The artifact of a learned `spec` whose classifier file is `source`
+    (reused while its copy of the file is the same)."""
+    import filecmp
+    copy = os.path.join(out, "scheduler.json")
+    if not (os.path.exists(copy) and filecmp.cmp(copy, source,
+                                                 shallow=False)):
+        run(pmpd_compile, quantized, "-o", out, "--schedule", spec)
+    return out
+
+
+def measure(model, docs, fp16, prefill):
+    """A compiled schedule's quality, as pmpd-run --ppl --kl-ref measures
+    it (Model.perplexity)."""
+    from pmpd.tune import Quality
+    r = model.perplexity(docs, prefill=prefill, reference=fp16)
+    return Quality(schedule=model.schedule, ppl=r.ppl, kl=r.kl,
+                   top1_agreement=r.top1_agreement,
+                   average_decode_bits=r.average_decode_bits,
+                   tokens=r.tokens, decode_steps=r.decode_steps)
+
+
+class Decided:
+    """The static schedule a prompt-adaptive scheduler chose for each
+    document, as the Python classifiers choose it from the artifact's own
+    cache after the prefill; bits_at(doc, step)."""
+
+    def __init__(self, scheduler, model, docs, prefill):
+        self.scheduler, self.first = scheduler, []
+        for doc in docs:
+            n = min(prefill, len(doc) - 1)
+            model.reset()
+            model.prefill(doc[:n])
+            self.first.append(scheduler.first_steps(*model.kv_cache(n)))
+
+    def bits_at(self, doc, step):
+        return self.scheduler.bits_at(self.first[doc], step)
+
+
+def learned_rows(args, bin_dir, work, quantized, fp16_dir, probe_dir, fp16,
+                 docs, evaluator, log):
+    """(kind, label, decided schedules or None, Quality) of the learned
+    schedulers, measured on their own compiled artifacts, and what the
+    report says about their training."""
+    import json
+    from pmpd import kv_scheduler as ks
+    import pmpd
+    compiler = os.path.join(bin_dir, "pmpd-compile")
+    rows, notes = [], {}
+    kv_file = os.path.join(work, "kv.json")
+    if not os.path.exists(kv_file):
+        start = time.time()
+        run(sys.executable, os.path.join(ROOT, "scripts",
+                                         "train_kv_scheduler.py"),
+            "--fp16", fp16_dir, "--probe", probe_dir, "-o", kv_file,
+            "--new-tokens", KV_NEW_TOKENS, "--cuts", KV_CUTS,
+            "--train-docs", f"{args.max_docs or 32}:",
+            "--val-docs", f":{args.max_docs or 32}",
+            "--data", os.path.join(work, "kvdata"))
+        log(f"trained the kv-cache scheduler in {time.time() - start:.0f} s")
+    with open(os.path.join(work, "kv-training.json")) as f:
+        notes["kv_training"] = json.load(f)
+    trained = ks.KVCacheScheduler.load(kv_file)
+    longest = max(evaluator.decode_steps())
+    variants = [("switch steps as trained", trained.switch_steps),
+                ("switch steps scaled to the documents",
+                 [0, longest // 3, longest // 3 * 2])]
+    notes["kv_checked"] = []
+    for label, steps in variants:
+        name = "kv-" + "-".join(map(str, steps))
+        scheduler = trained.with_switch_steps(steps)
+        source = os.path.join(work, name + ".json")
+        scheduler.save(source)
+        art = compile_learned(compiler, quantized,
+                              f"prefill=4;decode=kv-cache:{source}", source,
+                              os.path.join(work, name))
+        with pmpd.load(art) as model:
+            quality = measure(model, docs, fp16, args.ppl_prefill)
+            decided = Decided(scheduler, model, docs, args.ppl_prefill)
+        # The compiled decisions are the Python classifiers': the bits of
+        # every decode step follow from them.
+        bits = [decided.bits_at(i, s) for i, count in
+                enumerate(evaluator.decode_steps()) for s in range(count)]
+        if sum(bits) != round(quality.average_decode_bits *
+                              quality.decode_steps):
+            raise SystemExit(f"report: {art}: the compiled classifiers ran "
+                             f"{quality.average_decode_bits} bits on "
+                             f"average, the Python ones decide "
+                             f"{sum(bits) / len(bits)}")
+        notes["kv_checked"].append(len(docs))
+        quality.schedule = f"prefill=4;decode=kv-cache ({'/'.join(map(str, steps))})"
+        rows.append((KV_KIND, label, decided, quality))
+        log(f"{label}: {quality}")
+
+    per_step = os.path.join(work, "per-step.json")
+    if not os.path.exists(per_step):
+        start = time.time()
+        run(sys.executable, os.path.join(ROOT, "scripts",
+                                         "train_scheduler.py"), quantized,
+            "--stages", PER_STEP_STAGES, "--fire-rate", 0.05,
+            "--skip-docs", args.max_docs or 32, "-o", per_step,
+            "--prefill", args.ppl_prefill, "--bin", bin_dir,
+            "--work", os.path.join(work, "per-step"))
+        log(f"trained the per-step scheduler in {time.time() - start:.0f} s")
+    art = compile_learned(compiler, quantized,
+                          f"prefill=4;decode=learned:{per_step}", per_step,
+                          os.path.join(work, "per-step-art"))
+    with pmpd.load(art) as model:
+        quality = measure(model, docs, fp16, args.ppl_prefill)
+    quality.schedule = f"prefill=4;decode=learned ({PER_STEP_STAGES})"
+    rows.append((PER_STEP_KIND, "fire rate 0.05", None, quality))
+    log(f"per-step: {quality}")
+    return rows, notes
 
 
 def plot(rows, front, metric, label, path):
@@ -76,7 +208,8 @@ def plot(rows, front, metric, label, path):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
     styles = {"uniform": ("s", "tab:gray"), "static PMPD, task-agnostic":
-              ("o", "tab:blue"), "static PMPD, tuned": ("^", "tab:orange")}
+              ("o", "tab:blue"), "static PMPD, tuned": ("^", "tab:orange"),
+              KV_KIND: ("D", "tab:green"), PER_STEP_KIND: ("v", "tab:red")}
     for kind, (marker, color) in styles.items():
         pts = [r[3] for r in rows if r[0] == kind]
         ax.scatter([q.average_decode_bits for q in pts],
@@ -158,6 +291,10 @@ def main():
         tuned[budget] = (best, limit)
         if best is not None:
             add("static PMPD, tuned", f"pmpd-tune --budget {budget}", best)
+    learned, notes = learned_rows(
+        args, bin_dir, work, quantized, fp16_dir,
+        os.path.join(work, "probe4"), fp16, docs, evaluator, log)
+    rows += learned
     front = pareto([r[3] for r in rows])
 
     speed = decode_speed(probes[4], stage_steps(probes[4]))
@@ -223,11 +360,12 @@ def main():
     order = sorted(range(len(rows)), key=lambda i: -rows[i][3].average_decode_bits)
     for i in order:
         kind, label, schedule, q = rows[i]
+        tps = modelled_speed(evaluator, schedule, speed)
         lines.append(
             f"| `{q.schedule}` | {kind} ({label}) | "
             f"{q.average_decode_bits:.3f} | {q.ppl:.3f} | {q.kl:.5f} | "
             f"{100 * q.top1_agreement:.2f}% | "
-            f"{modelled_speed(evaluator, schedule, speed):.1f} | "
+            f"{'—' if tps is None else f'{tps:.1f}'} | "
             f"{'★' if i in front else ''} |")
     lines += [
         "",
@@ -244,6 +382,7 @@ def main():
         "",
     ]
     lines += findings(rows)
+    lines += learned_findings(rows, notes, len(docs), args)
     lines += [
         "## Speed",
         "",
@@ -258,14 +397,6 @@ def main():
         "average above the core count means that other work shared the "
         "cores: absolute numbers are then low, their ratios are what to "
         "read. GPU and NPU rows join when those targets report numbers.",
-        "",
-        "## Not here yet",
-        "",
-        "- Learned PMPD (today's per-step classifier, and the prompt-adaptive "
-        "scheduler of issue 12): their schedules are not static, so they "
-        "cannot run through a probe; they join as rows measured on their own "
-        "compiled artifacts (`Model.perplexity`) when the prompt-adaptive "
-        "scheduler lands.",
         "",
     ]
     with open(os.path.join(ROOT, "docs", "report.md"), "w") as f:
@@ -322,6 +453,74 @@ def findings(rows):
         "beats the line between two uniform points shows that premise at "
         "work in its range of bits; one that does not shows it weaker than "
         "the convexity there.", ""]
+    return lines
+
+
+def learned_findings(rows, notes, documents, args):
+    """The learned schedulers against static PMPD at equal bits (the static
+    schedules' Pareto front, interpolated linearly in bits), and what their
+    training says."""
+    import numpy as np
+    static = [r[3] for r in rows if r[0].startswith("static PMPD")]
+    front = sorted((static[i] for i in pareto(static)),
+                   key=lambda q: q.average_decode_bits)
+    bits = [q.average_decode_bits for q in front]
+
+    def at(q, metric):
+        return float(np.interp(q.average_decode_bits, bits,
+                               [getattr(f, metric) for f in front]))
+
+    lines = ["## Learned PMPD against static PMPD", "",
+             "Each learned schedule against the static PMPD schedules' "
+             "Pareto front at the same average decode bits (interpolated "
+             "linearly in bits; outside the front's range of bits, its "
+             "nearest end):", "",
+             "| schedule | bits | perplexity (static) | KL (static) | "
+             "top-1 (static) | as good or better on all three |",
+             "|---|---:|---:|---:|---:|:-:|"]
+    for kind, label, _, q in rows:
+        if not kind.startswith("learned"):
+            continue
+        good = (q.ppl <= at(q, "ppl") and q.kl <= at(q, "kl") and
+                q.top1_agreement >= at(q, "top1_agreement"))
+        lines.append(
+            f"| `{q.schedule}` | {q.average_decode_bits:.3f} | "
+            f"{q.ppl:.3f} ({at(q, 'ppl'):.3f}) | {q.kl:.5f} "
+            f"({at(q, 'kl'):.5f}) | {100 * q.top1_agreement:.2f}% "
+            f"({100 * at(q, 'top1_agreement'):.2f}%) | "
+            f"{'yes' if good else 'no'} |")
+    training = notes["kv_training"]
+    n = training["new_tokens"]
+    lines += [
+        "",
+        "The prompt-adaptive scheduler is PMPD's `kv_cache` scheduler "
+        "(`decode=kv-cache:FILE`, docs/python.md): after the prefill, one "
+        "classifier per switch (4→3, 3→2 bits) reads the last layer's KV "
+        "cache of the prompt and picks the switch step among 0, N/3 and "
+        "2N/3, or never. It was trained by `scripts/train_kv_scheduler.py` "
+        f"on prompts cut from the documents after the first {documents} "
+        f"(so out of sample here), N = {n} generated tokens, labels from "
+        "ROUGE-L against the fp16 continuation; then compiled twice: with "
+        f"the candidate steps it was trained with ({training['candidates']}) "
+        "and with the same fractions of the documents' decode steps. Its "
+        "compiled decisions are the Python classifiers': on each of the "
+        f"{documents} documents the report decides in Python from the "
+        "artifact's own cache, and the bits every decode step ran at agree "
+        "with the compiled run's (checked, or the report stops). "
+        "`python/tests/test_kv_scheduler.py` checks the same step by step "
+        "on 32 validation prompts.",
+        "",
+        "| switch | training labels (0, N/3, 2N/3, never) | "
+        "validation labels | validation predictions | train accuracy | "
+        "validation accuracy | always the most common label |",
+        "|---|---|---|---|---:|---:|---:|"]
+    for pair in training["pairs"]:
+        lines.append(
+            f"| {pair['high']}→{pair['low']} | {pair['train_labels']} | "
+            f"{pair['val_labels']} | {pair['val_predictions']} | "
+            f"{pair['train_accuracy']:.2f} | {pair['val_accuracy']:.2f} | "
+            f"{pair['val_majority_accuracy']:.2f} |")
+    lines.append("")
     return lines
 
 
