@@ -13,6 +13,7 @@
 #include "pmpd/Runtime/Session.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
@@ -132,10 +133,14 @@ static Error bench(StringRef dir, std::vector<Row> &rows) {
       row.rates.push_back(stat.first / stat.second);
     }
   }
-  if (session.manifest().target == "hexagon") {
+  SmallString<256> path(dir);
+  sys::path::append(path, NPUWorkload::kFileName);
+  if (session.manifest().target == "hexagon" && !sys::fs::exists(path))
+    WithColor::warning(errs(), "pmpd-bench")
+        << dir << " has no " << NPUWorkload::kFileName
+        << " (compiled before the NPU cost model): no modelled rates\n";
+  else if (session.manifest().target == "hexagon") {
     // The same test on the modelled NPU.
-    SmallString<256> path(dir);
-    sys::path::append(path, NPUWorkload::kFileName);
     auto workload = NPUWorkload::load(path);
     if (!workload)
       return workload.takeError();
