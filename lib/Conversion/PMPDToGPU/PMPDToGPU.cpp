@@ -266,12 +266,10 @@ LogicalResult LowerToGPU::lowerAttention(AttentionOp op) {
 
   // Decode: splits = min(ceil(visible / kAttentionSplitPositions), max).
   Value visible = arith::AddIOp::create(b, loc, op.getStart(), one);
+  Value chunks = arith::CeilDivUIOp::create(
+      b, loc, visible, indexConstant(b, loc, abi::kAttentionSplitPositions));
   Value splits = arith::MinUIOp::create(
-      b, loc,
-      arith::CeilDivUIOp::create(
-          b, loc, visible,
-          indexConstant(b, loc, abi::kAttentionSplitPositions)),
-      indexConstant(b, loc, abi::kAttentionMaxSplits));
+      b, loc, chunks, indexConstant(b, loc, abi::kAttentionMaxSplits));
   Value partialSize = arith::MulIOp::create(
       b, loc, splits, indexConstant(b, loc, heads * (headDim + 2)));
   Value partial = memref::AllocOp::create(

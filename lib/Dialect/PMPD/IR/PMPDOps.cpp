@@ -473,8 +473,11 @@ Value AttentionOp::decompose(OpBuilder &builder) {
       scores, l.filled({kv, g, n}, nOnly, negInf), {all, row},
       {kPar, kPar, kPar, kRed},
       [&](Scalar &s, ValueRange args) -> SmallVector<Value> {
+        // One op per statement: the order of the ops must not depend on the
+        // order a compiler evaluates call arguments in.
         Value scaled = s.mul(args[0], s.f32(scale));
-        Value masked = s.select(visible(s), scaled, s.f32(negInf));
+        Value isVisible = visible(s);
+        Value masked = s.select(isVisible, scaled, s.f32(negInf));
         return {s.max(args[1], masked)};
       });
   // weights: [Nkv, G, n, T] = exp(scaled - max), 0 where masked.
@@ -483,7 +486,9 @@ Value AttentionOp::decompose(OpBuilder &builder) {
       {all, row, all}, {kPar, kPar, kPar, kPar},
       [&](Scalar &s, ValueRange args) -> SmallVector<Value> {
         Value shifted = s.sub(s.mul(args[0], s.f32(scale)), args[1]);
-        return {s.select(visible(s), s.exp(shifted), s.f32(0.0))};
+        Value weight = s.exp(shifted);
+        Value isVisible = visible(s);
+        return {s.select(isVisible, weight, s.f32(0.0))};
       });
   // rowSum: [Nkv, G, n], the softmax denominators.
   Value rowSum = l.generic1(
