@@ -6,10 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Conversion/KernelLowering.h"
 #include "pmpd/Conversion/Passes.h"
-#include "pmpd/Dialect/PMPD/IR/PMPD.h"
-
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace pmpd {
 #define GEN_PASS_DEF_PMPDDECOMPOSELAYEROPS
@@ -29,14 +27,8 @@ struct DecomposeLayerOps
       if (isa<RMSNormOp, AttentionOp>(op))
         ops.push_back(op);
     });
-    for (Operation *op : ops) {
-      OpBuilder b(op);
-      Value result = TypeSwitch<Operation *, Value>(op)
-                         .Case<RMSNormOp, AttentionOp>(
-                             [&](auto layerOp) { return layerOp.decompose(b); });
-      op->getResult(0).replaceAllUsesWith(result);
-      op->erase();
-    }
+    for (Operation *op : ops)
+      decomposeLayerOp(op);
   }
 };
 

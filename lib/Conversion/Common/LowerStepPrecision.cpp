@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Conversion/KernelLowering.h"
 #include "pmpd/Conversion/Passes.h"
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
@@ -22,14 +23,6 @@ using namespace mlir;
 using namespace pmpd;
 
 namespace {
-
-Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
-}
-
-Value i32Constant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), value);
-}
 
 /// The stage a learned schedule runs `op`'s step at: the state's stage, or
 /// the next one when its first step is reached and its classifier fires.

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pmpd/Conversion/Passes.h"
-#include "pmpd/Conversion/QLinearLowering.h"
+#include "pmpd/Conversion/KernelLowering.h"
 
 namespace pmpd {
 #define GEN_PASS_DEF_PMPDTHREADWEIGHTSBUFFER

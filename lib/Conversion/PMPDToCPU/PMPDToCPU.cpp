@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Conversion/KernelLowering.h"
 #include "pmpd/Conversion/Passes.h"
-#include "pmpd/Conversion/QLinearLowering.h"
 
 namespace pmpd {
 #define GEN_PASS_DEF_PMPDLOWERTOCPU
@@ -24,14 +24,6 @@ namespace {
 constexpr StringLiteral kPackedKernel = "pmpd_qlinear_f32";
 constexpr StringLiteral kFP16Kernel = "pmpd_linear_f16_f32";
 constexpr StringLiteral kAttentionKernel = "pmpd_attention_f32";
-
-Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
-}
-
-Value i32Constant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), value);
-}
 
 /// Declares a kernel of the runtime, once.
 void declareKernel(ModuleOp module, StringRef name, TypeRange inputs) {
@@ -93,24 +85,11 @@ LogicalResult lowerAttention(AttentionOp op) {
       queryType.isDynamicDim(2))
     return op.emitOpError("the CPU attention kernel needs static head counts, "
                           "head size and cache shape");
-  auto bufferOf = [&](Value tensor) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    return bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-        /*read_only=*/true);
-  };
-  Value query = bufferOf(op.getQuery());
-  Value keys = bufferOf(op.getKeys());
-  Value values = bufferOf(op.getValues());
+  Value query = readOnlyBuffer(b, loc, op.getQuery());
+  Value keys = readOnlyBuffer(b, loc, op.getKeys());
+  Value values = readOnlyBuffer(b, loc, op.getValues());
   Value tokens = memref::DimOp::create(b, loc, query, 0);
-  auto resultType = op.getResult().getType();
-  SmallVector<Value> dynamicSizes;
-  if (resultType.isDynamicDim(0))
-    dynamicSizes.push_back(tokens);
-  Value output = memref::AllocOp::create(
-      b, loc,
-      MemRefType::get(resultType.getShape(), resultType.getElementType()),
-      dynamicSizes);
+  Value output = allocRows(b, loc, op.getResult().getType(), tokens);
   SmallVector<Value> args = {
       pointerTo(b, loc, query),
       arith::IndexCastOp::create(b, loc, b.getI64Type(), tokens),
@@ -128,11 +107,7 @@ LogicalResult lowerAttention(AttentionOp op) {
     argTypes.push_back(arg.getType());
   declareKernel(op->getParentOfType<ModuleOp>(), kAttentionKernel, argTypes);
   func::CallOp::create(b, loc, kAttentionKernel, TypeRange(), args);
-  Value result = bufferization::ToTensorOp::create(
-      b, loc, resultType, output, /*restrict=*/b.getUnitAttr(),
-      /*writable=*/b.getUnitAttr());
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithBuffer(b, op, output);
   return success();
 }
 
@@ -150,11 +125,8 @@ struct LowerToCPU : pmpd::impl::PMPDLowerToCPUBase<LowerToCPU> {
     // expands them.
     SmallVector<RMSNormOp> norms;
     module.walk([&](RMSNormOp op) { norms.push_back(op); });
-    for (RMSNormOp op : norms) {
-      OpBuilder b(op);
-      op.getResult().replaceAllUsesWith(op.decompose(b));
-      op.erase();
-    }
+    for (RMSNormOp op : norms)
+      decomposeLayerOp(op);
 
     // Let LLVM reassociate and contract float arithmetic, so that the
     // reductions of norms and attention vectorize. NaN and infinity

@@ -11,11 +11,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pmpd/Conversion/KernelLowering.h"
 #include "pmpd/Conversion/Passes.h"
-#include "pmpd/Conversion/QLinearLowering.h"
 #include "pmpd/Target/GPU/KernelABI.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -42,43 +41,8 @@ Value tokenTiles(OpBuilder &b, Location loc, Value tokens, int64_t tile) {
   return arith::CeilDivUIOp::create(b, loc, count, indexConstant(b, loc, tile));
 }
 
-Value i32Constant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), value);
-}
-
-Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
-}
-
 Value asI64(OpBuilder &b, Location loc, Value index) {
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-}
-
-/// `tensor` as a read-only buffer of its own (identity-layout) type.
-Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return bufferization::ToBufferOp::create(
-      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-      /*read_only=*/true);
-}
-
-/// A fresh buffer of `type` ([tokens, ...]), `tokens` rows.
-Value allocRows(OpBuilder &b, Location loc, RankedTensorType type,
-                Value tokens) {
-  SmallVector<Value> sizes;
-  if (type.isDynamicDim(0))
-    sizes.push_back(tokens);
-  return memref::AllocOp::create(
-      b, loc, MemRefType::get(type.getShape(), type.getElementType()), sizes);
-}
-
-/// Replaces `op`'s result by the tensor of `buffer` once kernels wrote it.
-void replaceWithBuffer(OpBuilder &b, Operation *op, Value buffer) {
-  Value result = bufferization::ToTensorOp::create(
-      b, op->getLoc(), op->getResult(0).getType(), buffer,
-      /*restrict=*/b.getUnitAttr(), /*writable=*/b.getUnitAttr());
-  op->getResult(0).replaceAllUsesWith(result);
-  op->erase();
 }
 
 struct LowerToGPU : pmpd::impl::PMPDLowerToGPUBase<LowerToGPU> {
@@ -146,8 +110,8 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
                                [](int64_t d) { return d == 1; });
   Value input = pointerTo(b, loc, q.input);
   Value output = pointerTo(b, loc, q.output);
-  Value cols = arith::ConstantIntOp::create(b, loc, b.getI64Type(), q.cols);
-  Value rows = arith::ConstantIntOp::create(b, loc, b.getI64Type(), q.rows);
+  Value cols = i64Constant(b, loc, q.cols);
+  Value rows = i64Constant(b, loc, q.rows);
   Value data = pointerTo(b, loc, q.weights, q.dataOffset());
 
   StringRef kernel;
@@ -158,8 +122,7 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
     if (q.bits < unsigned(abi::kMinKernelBits) ||
         q.bits > unsigned(abi::kMaxKernelBits))
       return op.emitOpError("the GPU kernels read 2..8 bits, not ") << q.bits;
-    Value parent = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
-                                                q.packed.getParent());
+    Value parent = i32Constant(b, loc, q.packed.getParent());
     Value lut = pointerTo(b, loc, q.weights, q.lutOffset());
     if (oneToken) {
       kernel = abi::qgemvKernelName(q.bits);
@@ -169,7 +132,7 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
       threads = geometry.blockX;
     } else {
       kernel = abi::kQGemmKernel;
-      Value bits = arith::ConstantIntOp::create(b, loc, b.getI32Type(), q.bits);
+      Value bits = i32Constant(b, loc, q.bits);
       args = {input,  q.tokens, cols, data,   rows,
               parent, lut,      bits, q.bias, output};
       abi::LaunchGeometry geometry = abi::qgemmLaunch(q.rows, 1);
@@ -187,7 +150,7 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
       gridX = indexConstant(b, loc, gemv.gridX);
     } else {
       // The kernel takes its GEMV path for one token, whatever the shape.
-      Value one = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+      Value one = i64Constant(b, loc, 1);
       Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                            q.tokens, one);
       Value gemvX = indexConstant(b, loc, gemv.gridX);
@@ -207,8 +170,8 @@ LogicalResult LowerToGPU::lowerQLinear(QLinearOp op, SymbolTable &symbols) {
 LogicalResult LowerToGPU::lowerRMSNorm(RMSNormOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
-  Value input = readBuffer(b, loc, op.getInput());
-  Value weight = readBuffer(b, loc, op.getWeight());
+  Value input = readOnlyBuffer(b, loc, op.getInput());
+  Value weight = readOnlyBuffer(b, loc, op.getWeight());
   Value tokens = memref::DimOp::create(b, loc, input, 0);
   Value output = allocRows(b, loc, op.getResult().getType(), tokens);
   int64_t hidden = op.getInput().getType().getDimSize(1);
@@ -230,17 +193,16 @@ LogicalResult LowerToGPU::lowerAttention(AttentionOp op) {
   Location loc = op.getLoc();
   if (!abi::isSupportedHeadDim(headDim)) {
     // No kernel for this head size: MLIR's own GPU code of the linalg form.
-    op.getResult().replaceAllUsesWith(op.decompose(b));
-    op.erase();
+    decomposeLayerOp(op);
     return success();
   }
-  Value query = readBuffer(b, loc, op.getQuery());
+  Value query = readOnlyBuffer(b, loc, op.getQuery());
   // The layer's position 0 in each cache.
   int64_t layerBytes = op.getLayer() * op.getMaxPositions() * kvHeads *
                        headDim * int64_t(sizeof(float));
-  Value keys = pointerTo(b, loc, readBuffer(b, loc, op.getKeys()), layerBytes);
+  Value keys = pointerTo(b, loc, readOnlyBuffer(b, loc, op.getKeys()), layerBytes);
   Value values =
-      pointerTo(b, loc, readBuffer(b, loc, op.getValues()), layerBytes);
+      pointerTo(b, loc, readOnlyBuffer(b, loc, op.getValues()), layerBytes);
   Value tokens = memref::DimOp::create(b, loc, query, 0);
   Value output = allocRows(b, loc, op.getResult().getType(), tokens);
   Value scale = arith::ConstantOp::create(

@@ -1,12 +1,13 @@
-//===- QLinearLowering.cpp - What every target's pmpd.qlinear needs -------===//
+//===- KernelLowering.cpp - What kernel calls and launches need -----------===//
 
-#include "pmpd/Conversion/QLinearLowering.h"
+#include "pmpd/Conversion/KernelLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace pmpd;
@@ -14,6 +15,47 @@ using namespace pmpd;
 Value pmpd::weightsBufferOf(Operation *op) {
   auto func = op->getParentOfType<func::FuncOp>();
   return func.getArguments().back();
+}
+
+Value pmpd::i32Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), value);
+}
+
+Value pmpd::i64Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), value);
+}
+
+Value pmpd::readOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+      /*read_only=*/true);
+}
+
+Value pmpd::allocRows(OpBuilder &b, Location loc, RankedTensorType type,
+                      Value rows) {
+  SmallVector<Value> sizes;
+  if (type.isDynamicDim(0))
+    sizes.push_back(rows);
+  return memref::AllocOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), sizes);
+}
+
+void pmpd::replaceWithBuffer(OpBuilder &b, Operation *op, Value buffer) {
+  Value result = bufferization::ToTensorOp::create(
+      b, op->getLoc(), op->getResult(0).getType(), buffer,
+      /*restrict=*/b.getUnitAttr(), /*writable=*/b.getUnitAttr());
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+}
+
+void pmpd::decomposeLayerOp(Operation *op) {
+  OpBuilder b(op);
+  Value result = TypeSwitch<Operation *, Value>(op)
+                     .Case<RMSNormOp, AttentionOp>(
+                         [&](auto layerOp) { return layerOp.decompose(b); });
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
 }
 
 Value pmpd::pointerTo(OpBuilder &b, Location loc, Value memref,
@@ -61,10 +103,7 @@ FailureOr<QLinearOperands> pmpd::prepareQLinear(OpBuilder &b, QLinearOp op,
   result.packed = dyn_cast<QWeightType>(weight.getType());
 
   // Input as a contiguous read-only buffer; tokens = product of leading dims.
-  auto inputBufferType =
-      MemRefType::get(inputType.getShape(), inputType.getElementType());
-  result.input = bufferization::ToBufferOp::create(
-      b, loc, inputBufferType, op.getInput(), /*read_only=*/true);
+  result.input = readOnlyBuffer(b, loc, op.getInput());
   Value tokens = arith::ConstantIndexOp::create(b, loc, 1);
   SmallVector<Value> dynamicSizes;
   for (int64_t i = 0, e = inputType.getRank() - 1; i < e; ++i) {
@@ -85,10 +124,7 @@ FailureOr<QLinearOperands> pmpd::prepareQLinear(OpBuilder &b, QLinearOp op,
     auto biasType = cast<RankedTensorType>(op.getBias().getType());
     if (!biasType.getElementType().isF32())
       return op.emitOpError("the ") << target << " kernels take an f32 bias";
-    Value biasBuffer = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(biasType.getShape(), biasType.getElementType()),
-        op.getBias(), /*read_only=*/true);
-    result.bias = pointerTo(b, loc, biasBuffer);
+    result.bias = pointerTo(b, loc, readOnlyBuffer(b, loc, op.getBias()));
   } else {
     result.bias = LLVM::ZeroOp::create(
         b, loc, LLVM::LLVMPointerType::get(b.getContext()));
@@ -98,11 +134,7 @@ FailureOr<QLinearOperands> pmpd::prepareQLinear(OpBuilder &b, QLinearOp op,
 
 void pmpd::replaceQLinear(OpBuilder &b, QLinearOp op,
                           const QLinearOperands &operands) {
-  Value result = bufferization::ToTensorOp::create(
-      b, op.getLoc(), op.getResult().getType(), operands.output,
-      /*restrict=*/b.getUnitAttr(), /*writable=*/b.getUnitAttr());
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithBuffer(b, op, operands.output);
 }
 
 LogicalResult pmpd::lowerProjections(

@@ -1,16 +1,16 @@
-//===- QLinearLowering.h - What every target's pmpd.qlinear needs -*- C++
-//-*-===//
+//===- KernelLowering.h - What kernel calls and launches need ---*- C++ -*-===//
 //
-// Targets lower pmpd.qlinear to their own kernels, but every one of them reads
-// the same things: the input as a buffer, the token count, the bound weight's
-// byte offsets in the weights buffer (pmpd-thread-weights-buffer), the
-// precision, the bias, and a fresh output buffer. This is that shared part;
-// a target only emits the call or launch.
+// Targets lower pmpd.qlinear (and some layer ops) to their own kernels, but
+// every one of them reads the same things: the inputs as buffers, the token
+// count, the bound weight's byte offsets in the weights buffer
+// (pmpd-thread-weights-buffer), the precision, the bias, and a fresh output
+// buffer that becomes the op's result. This is that shared part; a target
+// only emits the call or launch.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PMPD_CONVERSION_QLINEARLOWERING_H
-#define PMPD_CONVERSION_QLINEARLOWERING_H
+#ifndef PMPD_CONVERSION_KERNELLOWERING_H
+#define PMPD_CONVERSION_KERNELLOWERING_H
 
 #include "pmpd/Dialect/PMPD/IR/PMPD.h"
 
@@ -22,6 +22,28 @@ namespace pmpd {
 /// The weights buffer of the function enclosing `op`: the trailing
 /// `memref<?xi8>` argument pmpd-thread-weights-buffer adds.
 mlir::Value weightsBufferOf(mlir::Operation *op);
+
+/// Integer constants of kernel arguments.
+mlir::Value i32Constant(mlir::OpBuilder &b, mlir::Location loc, int64_t value);
+mlir::Value i64Constant(mlir::OpBuilder &b, mlir::Location loc, int64_t value);
+
+/// `tensor` as a read-only buffer of its own (identity-layout) type.
+mlir::Value readOnlyBuffer(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value tensor);
+
+/// A fresh buffer of `type` ([rows, ...]); `rows` is its leading size where
+/// `type`'s is dynamic.
+mlir::Value allocRows(mlir::OpBuilder &b, mlir::Location loc,
+                      mlir::RankedTensorType type, mlir::Value rows);
+
+/// Replaces `op`'s one result by the tensor of `buffer`, which the kernels
+/// emitted before `op` write, and erases `op`.
+void replaceWithBuffer(mlir::OpBuilder &b, mlir::Operation *op,
+                       mlir::Value buffer);
+
+/// Replaces a layer op (pmpd.rms_norm, pmpd.attention) by its linalg form,
+/// the op's `decompose()`.
+void decomposeLayerOp(mlir::Operation *op);
 
 /// `memref`'s aligned data pointer plus `byteOffset`, as an !llvm.ptr.
 mlir::Value pointerTo(mlir::OpBuilder &b, mlir::Location loc,
@@ -73,4 +95,4 @@ mlir::LogicalResult lowerProjections(
 
 } // namespace pmpd
 
-#endif // PMPD_CONVERSION_QLINEARLOWERING_H
+#endif // PMPD_CONVERSION_KERNELLOWERING_H
