@@ -18,22 +18,12 @@
 #include "pmpd/Runtime/Kernels.h"
 
 #include "ThreadPool.h"
+#include "X86Intrinsics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
-
-#if defined(__x86_64__)
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#define PMPD_HAVE_X86 1
-#else
-#define PMPD_HAVE_X86 0
-#endif
 
 using namespace pmpd;
 

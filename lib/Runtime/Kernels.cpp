@@ -18,25 +18,11 @@
 #include "pmpd/Support/Half.h"
 
 #include "ThreadPool.h"
+#include "X86Intrinsics.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
-
-#if defined(__x86_64__)
-// GCC 12's AVX-512 intrinsic headers start some intrinsics from an
-// intentionally undefined register (_mm512_undefined_*), which -O3 reports as
-// uninitialized at every call site. (Clang has no such report, nor the
-// second warning.)
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#define PMPD_HAVE_X86 1
-#else
-#define PMPD_HAVE_X86 0
-#endif
 
 using namespace pmpd;
 
